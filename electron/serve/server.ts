@@ -1,0 +1,227 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Emit, Handlers } from '../../shared/contract';
+import { dispatch } from '../ipc/dispatch';
+
+/** How to run the browser host. */
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Folder holding the built renderer (index.html and assets). */
+  rendererDir: string;
+  /** Builds the handlers once the host can push events. */
+  handlers: (emit: Emit) => Handlers;
+  /** A fixed token for tests; a random one per launch otherwise. */
+  token?: string;
+}
+
+/** A running `berth serve`. */
+export interface ServeHost {
+  /** The URL to open, carrying the launch token. */
+  url: string;
+  origin: string;
+  token: string;
+  port: number;
+  emit: Emit;
+  close(): Promise<void>;
+}
+
+/** The Content-Security-Policy sent with every page: no inline script, connections only back to this host. */
+export const contentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const maxMessageBytes = 16 * 1024 * 1024;
+
+/**
+ * Serves the renderer and the contract over WebSocket on loopback. Every request needs the launch token:
+ * once in the URL, which is exchanged for an HttpOnly SameSite=Strict cookie, then the cookie. WebSocket
+ * upgrades must also come with an allowed Host and, from browsers, this host's own Origin, so neither a
+ * DNS-rebinding page nor a cross-site page can reach the contract.
+ */
+export async function startServe(options: ServeOptions): Promise<ServeHost> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const sockets = new Set<WebSocket>();
+  const emit: Emit = (name, payload) => {
+    const message = JSON.stringify({ event: name, payload });
+    for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(message);
+  };
+  const handlers = options.handlers(emit);
+  const rendererDir = resolve(options.rendererDir);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  let port = 0;
+  const cookieName = () => `berth_token_${port}`;
+
+  const hostAllowed = (hostHeader: string | undefined): boolean => {
+    if (!hostHeader) return false;
+    const allowed = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${options.host}:${port}`]);
+    // Bound to every interface the user chose to be reachable by address; the token still guards it.
+    return allowed.has(hostHeader.toLowerCase()) || options.host === '0.0.0.0' || options.host === '::';
+  };
+  const tokenOf = (req: IncomingMessage): { fromQuery: boolean; value?: string } => {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+    if (query !== null) return { fromQuery: true, value: query };
+    return { fromQuery: false, value: parseCookies(req.headers.cookie)[cookieName()] };
+  };
+  const tokenValid = (value: string | undefined) => value !== undefined && safeEqual(value, token);
+
+  const server = createServer((req, res) => {
+    void serveHttp(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end('internal error');
+      else res.destroy();
+    });
+  });
+
+  async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    securityHeaders(res);
+    if (!hostAllowed(req.headers.host)) return void res.writeHead(403).end('forbidden host');
+    const presented = tokenOf(req);
+    if (!tokenValid(presented.value)) return void res.writeHead(401, { 'content-type': 'text/plain' }).end('unauthorized: open the URL berth serve printed');
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (presented.fromQuery) {
+      url.searchParams.delete('token');
+      res.writeHead(303, {
+        'set-cookie': `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        location: url.pathname + url.search,
+      });
+      return void res.end();
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end('method not allowed');
+    const file = await staticFile(rendererDir, url.pathname);
+    if (!file) return void res.writeHead(404).end('not found');
+    res.writeHead(200, {
+      'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      'cache-control': file.endsWith('index.html') ? 'no-store' : 'max-age=3600',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).pipe(res);
+  }
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/ws') return refuse(404, 'Not Found');
+    if (!hostAllowed(req.headers.host)) return refuse(403, 'Forbidden');
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return refuse(403, 'Forbidden');
+    if (!tokenValid(tokenOf(req).value)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws));
+  });
+
+  function accept(ws: WebSocket): void {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (raw) => {
+      void answer(ws, raw.toString());
+    });
+  }
+
+  async function answer(ws: WebSocket, text: string): Promise<void> {
+    let id: unknown = null;
+    let op: unknown;
+    let params: unknown;
+    try {
+      const message = JSON.parse(text) as { id?: unknown; op?: unknown; params?: unknown };
+      ({ id, op, params } = message);
+    } catch {
+      op = undefined;
+    }
+    const outcome = await dispatch(handlers, op, params);
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, outcome }));
+  }
+
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const origin = `http://${shownHost}:${port}`;
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    port,
+    emit,
+    close: async () => {
+      for (const socket of sockets) socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('content-security-policy', contentSecurityPolicy);
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('cross-origin-opener-policy', 'same-origin');
+  res.setHeader('cross-origin-resource-policy', 'same-origin');
+}
+
+/** Maps a URL path to a file inside `root`, never outside it; unknown paths fall back to index.html. */
+async function staticFile(root: string, pathname: string): Promise<string | undefined> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0')) return undefined;
+  const candidate = resolve(root, '.' + normalize('/' + decoded));
+  if (candidate !== root && !candidate.startsWith(root + sep)) return undefined;
+  // Client-side routes (no extension) get the app shell; a missing asset stays a 404.
+  const files = extname(candidate) === '' ? [candidate, join(root, 'index.html')] : [candidate];
+  for (const file of files) {
+    const info = await stat(file).catch(() => undefined);
+    if (info?.isFile()) return file;
+  }
+  return undefined;
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) cookies[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return cookies;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,273 @@
+/**
+ * The one contract between the UI and the main process. Every operation and every event is declared here
+ * once; the IPC server, the preload bridge, the WebSocket server and client all loop over these keys.
+ */
+import type { WireError } from './error';
+
+/** An OCI platform as `os/arch[/variant]` parts. */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** One row of the image list: what `docker images` / `podman images` show, plus sizes and platform. */
+export interface ImageSummary {
+  /** Config digest (`sha256:…`); the image ID. */
+  id: string;
+  /** Fully-qualified tagged names, e.g. `docker.io/library/alpine:3.20`. */
+  repoTags: string[];
+  /** Canonical `repo@sha256:…` for each repository it came from or went to. */
+  repoDigests: string[];
+  /** Digest of the manifest (or index) the image was stored from. */
+  digest: string;
+  /** ISO 8601 creation time from the config, when present. */
+  created?: string;
+  /** Sum of compressed layer sizes plus config. */
+  size: number;
+  /** Sum of uncompressed layer sizes when known (0 when not yet computed). */
+  uncompressedSize: number;
+  platform: Platform;
+  labels: Record<string, string>;
+  dangling: boolean;
+  /** True when another image's layers start with all of this image's layers. */
+  inUse?: boolean;
+  /** Digests of configs of other platforms from the same index. */
+  siblingPlatforms?: Platform[];
+  /** ISO 8601 time the image entered the store. */
+  added?: string;
+}
+
+/** `docker history` row, newest first. */
+export interface HistoryEntry {
+  /** The image ID on the top entry, `<missing>` elsewhere. */
+  id: string;
+  created?: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+  emptyLayer: boolean;
+}
+
+/** A layer as the details view shows it. */
+export interface LayerSummary {
+  digest: string;
+  diffId?: string;
+  mediaType: string;
+  size: number;
+  uncompressedSize?: number;
+  createdBy?: string;
+}
+
+/** Everything `inspect` tells about one image. */
+export interface ImageDetails extends ImageSummary {
+  manifestMediaType: string;
+  user?: string;
+  env: string[];
+  entrypoint?: string[];
+  cmd?: string[];
+  workingDir?: string;
+  exposedPorts: string[];
+  annotations: Record<string, string>;
+  layers: LayerSummary[];
+  diffIds: string[];
+  history: HistoryEntry[];
+  /** Raw config and manifest documents for the Inspect tab. */
+  config: unknown;
+  manifest: unknown;
+  source?: string;
+}
+
+/** One node of the layer hierarchy (`podman image tree`). */
+export interface LayerChain {
+  chainId: string;
+  diffId: string;
+  parent?: string;
+  children: string[];
+  size: number;
+  /** IDs of images whose top layer is this chain. */
+  topOf: string[];
+}
+
+/** Per-image disk use, as `docker system df -v`. */
+export interface ImageDiskUsage {
+  id: string;
+  repoTags: string[];
+  size: number;
+  sharedSize: number;
+  uniqueSize: number;
+}
+
+/** Store-wide disk use. */
+export interface DiskUsage {
+  totalSize: number;
+  reclaimable: number;
+  images: ImageDiskUsage[];
+}
+
+/** What changed in the store; one line of the events log. */
+export interface StoreEvent {
+  time: string;
+  action:
+    | 'pull'
+    | 'push'
+    | 'tag'
+    | 'untag'
+    | 'remove'
+    | 'prune'
+    | 'load'
+    | 'save'
+    | 'import'
+    | 'export'
+    | 'squash'
+    | 'gc'
+    | 'repair';
+  id?: string;
+  names?: string[];
+  detail?: Record<string, unknown>;
+}
+
+/** Status of one layer within a pull or push. */
+export type LayerStatus =
+  | 'waiting'
+  | 'downloading'
+  | 'uploading'
+  | 'retrying'
+  | 'verifying'
+  | 'indexing'
+  | 'complete'
+  | 'exists'
+  | 'failed';
+
+/** A throttled snapshot of one pull's progress. */
+export interface PullProgress {
+  pullId: string;
+  reference: string;
+  state: 'resolving' | 'running' | 'complete' | 'failed' | 'cancelled';
+  layers: {
+    digest: string;
+    status: LayerStatus;
+    done: number;
+    total: number;
+    retryInSeconds?: number;
+  }[];
+  done: number;
+  total: number;
+  bytesPerSecond: number;
+  etaSeconds?: number;
+  imageId?: string;
+  error?: WireError;
+}
+
+/** Filters understood by `images:list`, as in `podman images --filter`. */
+export interface ImageFilter {
+  reference?: string[];
+  dangling?: boolean;
+  label?: string[];
+  before?: string;
+  since?: string;
+}
+
+/** User settings persisted in `config.json`. */
+export interface Settings {
+  parallelDownloads: number;
+  theme: 'light' | 'dark' | 'system';
+}
+
+/** Facts about the running host. */
+export interface AppInfo {
+  version: string;
+  storePath: string;
+  host: 'electron' | 'serve';
+  platform: Platform;
+}
+
+type Empty = Record<string, never>;
+
+// A phantom-typed descriptor: the value is an empty object, the types ride along.
+const op = <P, R>() => ({}) as { readonly params: P; readonly result: R };
+const ev = <P>() => ({}) as { readonly payload: P };
+
+/** Every operation the UI can ask of the main process, `noun:verb` → `{ params, result }`. */
+export const operations = {
+  'app:info': op<Empty, AppInfo>(),
+  'settings:get': op<Empty, Settings>(),
+  'settings:update': op<Partial<Settings>, Settings>(),
+  'images:list': op<{ filter?: ImageFilter }, ImageSummary[]>(),
+  'images:inspect': op<{ image: string }, ImageDetails>(),
+  'images:history': op<{ image: string }, HistoryEntry[]>(),
+  'images:tag': op<{ image: string; name: string }, { id: string; name: string; movedFrom?: string }>(),
+  'images:untag': op<{ image: string; names?: string[] }, { id: string; removed: string[] }>(),
+  'images:remove': op<
+    { image: string; force?: boolean },
+    { untagged: string[]; deleted: string[]; bytesFreed: number }
+  >(),
+  'images:prune': op<
+    { all?: boolean; filter?: { until?: string; label?: string[] }; dryRun?: boolean },
+    { deleted: string[]; bytesFreed: number }
+  >(),
+  'images:tree': op<Empty, LayerChain[]>(),
+  'store:df': op<Empty, DiskUsage>(),
+  'store:fsck': op<{ repair?: boolean }, { clean: boolean; problems: string[] }>(),
+  'events:list': op<{ since?: string; limit?: number }, StoreEvent[]>(),
+  'pull:start': op<{ reference: string; platform?: string; policy?: 'missing' | 'always' | 'newer' }, { pullId: string }>(),
+  'pull:cancel': op<{ pullId: string }, { cancelled: boolean }>(),
+  'pull:list': op<Empty, PullProgress[]>(),
+} as const;
+
+/** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */
+export const events = {
+  'store:changed': ev<{ reason: StoreEvent['action'] | 'external'; ids?: string[] }>(),
+  'pull:progress': ev<PullProgress>(),
+  'activity:changed': ev<StoreEvent>(),
+} as const;
+
+/** The name of an operation. */
+export type Operation = keyof typeof operations;
+/** The params object of an operation. */
+export type Params<N extends Operation> = (typeof operations)[N]['params'];
+/** The result of an operation. */
+export type Result<N extends Operation> = (typeof operations)[N]['result'];
+/** The name of an event stream. */
+export type EventName = keyof typeof events;
+/** The payload of an event. */
+export type Payload<E extends EventName> = (typeof events)[E]['payload'];
+
+/** What a call returns on the wire: a value or a typed error, never a thrown object. */
+export type Outcome<R> = { ok: true; value: R } | { ok: false; error: WireError };
+
+/** One handler per operation; a missing or misspelt one is a compile error where this type is used. */
+export type Handlers = { [N in Operation]: (params: Params<N>) => Promise<Result<N>> };
+
+/** Pushes an event to every connected UI. */
+export type Emit = <E extends EventName>(name: E, payload: Payload<E>) => void;
+
+/** The client the renderer sees, whatever the transport (preload bridge or WebSocket). */
+export interface BerthClient {
+  invoke<N extends Operation>(name: N, params: Params<N>): Promise<Result<N>>;
+  subscribe<E extends EventName>(name: E, listener: (payload: Payload<E>) => void): () => void;
+}
+
+/** The raw bridge the preload exposes as `window.berth`: outcomes, not exceptions, cross it. */
+export interface BerthBridge {
+  invoke<N extends Operation>(name: N, params: Params<N>): Promise<Outcome<Result<N>>>;
+  subscribe<E extends EventName>(name: E, listener: (payload: Payload<E>) => void): () => void;
+}
+
+/** Names of all operations, in declaration order. */
+export const operationNames = Object.keys(operations) as Operation[];
+/** Names of all event streams. */
+export const eventNames = Object.keys(events) as EventName[];
+
+/** True when `name` is a declared operation (used to allow-list at every transport boundary). */
+export function isOperation(name: unknown): name is Operation {
+  return typeof name === 'string' && Object.hasOwn(operations, name);
+}
+
+/** True when `name` is a declared event stream. */
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.hasOwn(events, name);
+}
+
+/** The single IPC channel events travel on; operations use their own names as channels. */
+export const eventChannel = 'berth:event';

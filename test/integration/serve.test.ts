@@ -1,0 +1,189 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Handlers } from '../../shared/contract';
+import { BerthError } from '../../shared/error';
+import { createHandlers } from '../../electron/ipc/handlers';
+import { startServe, type ServeHost } from '../../electron/serve/server';
+
+let dir: string;
+let host: ServeHost;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'berth-serve-'));
+  await mkdir(join(dir, 'renderer', 'assets'), { recursive: true });
+  await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Berth</title>');
+  await writeFile(join(dir, 'renderer', 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(join(dir, 'secret.txt'), 'outside the renderer');
+  host = await startServe({
+    host: '127.0.0.1',
+    port: 0,
+    rendererDir: join(dir, 'renderer'),
+    handlers: (emit): Handlers => ({
+      ...createHandlers({
+        storePath: join(dir, 'store'),
+        settingsFile: join(dir, 'config.json'),
+        host: 'serve',
+        version: '0.0.0-test',
+        emit,
+      }),
+      'images:inspect': ({ image }) =>
+        Promise.reject(new BerthError('IMAGE_UNKNOWN', `no image matches "${image}"`, { image })),
+      'images:history': () => Promise.reject(new Error('plain failure')),
+    }),
+  });
+});
+
+afterAll(async () => {
+  await host.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((done, fail) => {
+    const req = request({ host: '127.0.0.1', port: host.port, path, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+async function cookie(): Promise<string> {
+  const reply = await get(`/?token=${host.token}`);
+  const setCookie = reply.headers['set-cookie']?.[0] ?? '';
+  return setCookie.split(';')[0] ?? '';
+}
+
+/** Opens a socket and resolves with the HTTP status the upgrade was refused with, or 101. */
+function upgrade(path: string, headers: Record<string, string>): Promise<{ status: number; socket?: WebSocket }> {
+  return new Promise((done, fail) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${host.port}${path}`, { headers });
+    socket.once('open', () => done({ status: 101, socket }));
+    socket.once('unexpected-response', (_req, res) => {
+      done({ status: res.statusCode ?? 0 });
+      socket.terminate();
+    });
+    socket.once('error', (err) => {
+      if (socket.readyState !== WebSocket.CLOSED) fail(err);
+    });
+  });
+}
+
+function call(socket: WebSocket, id: number, op: string, params: unknown): Promise<unknown> {
+  return new Promise((done) => {
+    const onMessage = (raw: WebSocket.RawData) => {
+      const message = JSON.parse(raw.toString()) as { id?: number; outcome?: unknown };
+      if (message.id === id) {
+        socket.off('message', onMessage);
+        done(message.outcome);
+      }
+    };
+    socket.on('message', onMessage);
+    socket.send(JSON.stringify({ id, op, params }));
+  });
+}
+
+describe('berth serve: who may talk to it', () => {
+  it('refuses an HTTP request without the token', async () => {
+    const reply = await get('/');
+    expect(reply.status).toBe(401);
+    expect(reply.body).not.toContain('Berth</title>');
+  });
+
+  it('refuses a wrong token', async () => {
+    expect((await get('/?token=wrong')).status).toBe(401);
+    expect((await get('/', { cookie: `berth_token_${host.port}=wrong` })).status).toBe(401);
+  });
+
+  it('trades the URL token for an HttpOnly SameSite=Strict cookie and then serves with a strict CSP', async () => {
+    const first = await get(`/?token=${host.token}`);
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/');
+    const setCookie = first.headers['set-cookie']?.[0] ?? '';
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    const page = await get('/', { cookie: await cookie() });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<title>Berth</title>');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline\'; script');
+  });
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    const reply = await get(`/?token=${host.token}`, { host: `evil.example:${host.port}` });
+    expect(reply.status).toBe(403);
+  });
+
+  it('never serves a file outside the renderer folder', async () => {
+    const c = await cookie();
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt']) {
+      const reply = await get(path, { cookie: c });
+      expect(reply.body).not.toContain('outside the renderer');
+    }
+    expect((await get('/assets/missing.js', { cookie: c })).status).toBe(404);
+    expect((await get('/assets/app.js', { cookie: c })).headers['content-type']).toMatch(/javascript/);
+  });
+
+  it('refuses a WebSocket upgrade without the token', async () => {
+    const { status } = await upgrade('/ws', { origin: host.origin });
+    expect(status).toBe(401);
+  });
+
+  it('refuses a WebSocket upgrade from a foreign Origin even with the token', async () => {
+    const { status } = await upgrade('/ws', { origin: 'http://evil.example', cookie: await cookie() });
+    expect(status).toBe(403);
+  });
+
+  it('refuses a WebSocket upgrade with a foreign Host even with the token', async () => {
+    const { status } = await upgrade('/ws', {
+      host: `evil.example:${host.port}`,
+      origin: `http://evil.example:${host.port}`,
+      cookie: await cookie(),
+    });
+    expect(status).toBe(403);
+  });
+});
+
+describe('berth serve: the contract over WebSocket', () => {
+  it('answers calls, carries typed errors, pushes events', async () => {
+    const { status, socket } = await upgrade('/ws', { origin: `http://127.0.0.1:${host.port}`, cookie: await cookie() });
+    expect(status).toBe(101);
+    const ws = socket!;
+    try {
+      expect(await call(ws, 1, 'app:info', {})).toMatchObject({ ok: true, value: { host: 'serve', version: '0.0.0-test' } });
+      expect(await call(ws, 2, 'images:inspect', { image: 'nope' })).toEqual({
+        ok: false,
+        error: { code: 'IMAGE_UNKNOWN', message: 'no image matches "nope"', detail: { image: 'nope' } },
+      });
+      expect(await call(ws, 3, 'images:history', { image: 'x' })).toEqual({
+        ok: false,
+        error: { code: 'INTERNAL', message: 'plain failure' },
+      });
+      expect(await call(ws, 4, 'settings:update', { parallelDownloads: 0 })).toMatchObject({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: expect.stringContaining('parallelDownloads') as string },
+      });
+      expect(await call(ws, 5, 'no:such', {})).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      expect(await call(ws, 6, 'app:info', 'not an object')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+
+      const event = new Promise<unknown>((done) => ws.once('message', (raw) => done(JSON.parse(raw.toString()))));
+      host.emit('store:changed', { reason: 'tag', ids: ['sha256:abc'] });
+      expect(await event).toEqual({ event: 'store:changed', payload: { reason: 'tag', ids: ['sha256:abc'] } });
+    } finally {
+      ws.close();
+    }
+  });
+});
