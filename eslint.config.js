@@ -44,6 +44,16 @@ export default tseslint.config(
     },
   },
   {
+    files: ['electron/**'],
+    ignores: ['electron/main.ts', 'electron/preload.ts', 'electron/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'Raw IPC lives only in electron/main.ts and electron/preload.ts.' }] },
+      ],
+    },
+  },
+  {
     files: ['electron/core/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The core is plain Node; only the shell imports electron.' }] }],
