@@ -32,6 +32,8 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: 'out/renderer',
+      // berth serve sends this bundle over the wire; minify it as a web host would.
+      minify: true,
       rollupOptions: { input: resolve('renderer/index.html') },
     },
   },

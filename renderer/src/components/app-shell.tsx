@@ -1,0 +1,69 @@
+import { useEffect } from 'react';
+import { useAppStore } from '../state/app-store-provider';
+import type { View } from '../state/ui-slice';
+import { ActivityView } from '../views/activity-view';
+import { ImagesView } from '../views/images-view';
+import { PullsView } from '../views/pulls-view';
+import { SettingsView } from '../views/settings-view';
+import { ErrorBoundary } from './error-boundary';
+import { Icon } from './icon';
+import { NavSidebar, viewEntries } from './nav-sidebar';
+import { StatusBar } from './status-bar';
+import { ToastStack } from './toast-stack';
+
+function CurrentView({ view }: { view: View }) {
+  switch (view) {
+    case 'images':
+      return <ImagesView />;
+    case 'pulls':
+      return <PullsView />;
+    case 'activity':
+      return <ActivityView />;
+    case 'settings':
+      return <SettingsView />;
+  }
+}
+
+function ConnectionBanner() {
+  const connection = useAppStore((s) => s.ui.connection);
+  if (connection !== 'lost') return null;
+  return (
+    <div className="connection-banner" role="alert" data-testid="connection-lost">
+      <Icon name="plug" />
+      Connection to Berth lost — reconnecting… Changes made meanwhile appear once it is back.
+    </div>
+  );
+}
+
+/** Follows the theme setting: `light`/`dark` pin the colour scheme, `system` follows the OS. */
+function useThemeAttribute() {
+  const theme = useAppStore((s) => s.settings.value?.theme ?? 'system');
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+}
+
+/** The app frame: left nav, a header naming the view, the view itself, a status bar and toasts. */
+export function AppShell() {
+  const view = useAppStore((s) => s.ui.view);
+  const title = viewEntries.find((entry) => entry.view === view)?.title ?? '';
+  useThemeAttribute();
+  return (
+    <div className="app-shell">
+      <NavSidebar />
+      <main className="main">
+        <header className="header">
+          <h1 id="view-title">{title}</h1>
+        </header>
+        <ConnectionBanner />
+        <div className="content">
+          <ErrorBoundary key={view} scope={`the ${title} view`}>
+            <CurrentView view={view} />
+          </ErrorBoundary>
+        </div>
+      </main>
+      <StatusBar />
+      <ToastStack />
+    </div>
+  );
+}

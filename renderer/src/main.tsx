@@ -1,0 +1,21 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { connect } from './client/connect';
+import { AppShell } from './components/app-shell';
+import { ErrorBoundary } from './components/error-boundary';
+import { AppStoreProvider } from './state/app-store-provider';
+import './styles/app.css';
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+const { client, connection } = connect();
+
+createRoot(root).render(
+  <StrictMode>
+    <ErrorBoundary scope="Berth">
+      <AppStoreProvider client={client} connection={connection}>
+        <AppShell />
+      </AppStoreProvider>
+    </ErrorBoundary>
+  </StrictMode>,
+);

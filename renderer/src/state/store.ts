@@ -1,0 +1,24 @@
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { BerthClient } from '../../../shared/contract';
+import { createActivitySlice, type ActivitySlice } from './activity-slice';
+import { createImagesSlice, type ImagesSlice } from './images-slice';
+import { createPullsSlice, type PullsSlice } from './pulls-slice';
+import { createSettingsSlice, type SettingsSlice } from './settings-slice';
+import { createUiSlice, type UiSlice } from './ui-slice';
+
+/** The whole renderer state: every slice's fields and actions side by side. */
+export type AppState = ImagesSlice & PullsSlice & SettingsSlice & ActivitySlice & UiSlice;
+
+/** The vanilla store the React context hands out. */
+export type AppStore = StoreApi<AppState>;
+
+/** Builds the one app store from its slices; the client is the only way out, so tests pass a fake. */
+export function createAppStore(client: BerthClient): AppStore {
+  return createStore<AppState>()((...a) => ({
+    ...createImagesSlice(client)(...a),
+    ...createPullsSlice(client)(...a),
+    ...createSettingsSlice(client)(...a),
+    ...createActivitySlice(client)(...a),
+    ...createUiSlice(...a),
+  }));
+}
