@@ -36,6 +36,8 @@ export interface ImageSummary {
   siblingPlatforms?: Platform[];
   /** ISO 8601 time the image entered the store. */
   added?: string;
+  /** True when fsck found a blob of this image corrupt or missing: pull it again. */
+  needsRepull?: boolean;
 }
 
 /** `docker history` row, newest first. */
@@ -163,6 +165,7 @@ export interface PullProgress {
 export interface ImageFilter {
   reference?: string[];
   dangling?: boolean;
+  /** `key` or `key=value`; a leading `!` negates (the CLI's `label!=`). Prune's `label` reads the same. */
   label?: string[];
   before?: string;
   since?: string;
@@ -208,9 +211,15 @@ export const operations = {
   >(),
   'images:tree': op<Empty, LayerChain[]>(),
   'store:df': op<Empty, DiskUsage>(),
-  'store:fsck': op<{ repair?: boolean }, { clean: boolean; problems: string[] }>(),
+  'store:fsck': op<
+    { repair?: boolean },
+    { clean: boolean; problems: string[]; unreferenced?: number; repaired?: string[] }
+  >(),
   'events:list': op<{ since?: string; limit?: number }, StoreEvent[]>(),
-  'pull:start': op<{ reference: string; platform?: string; policy?: 'missing' | 'always' | 'newer' }, { pullId: string }>(),
+  'pull:start': op<
+    { reference: string; platform?: string; policy?: 'missing' | 'always' | 'newer' },
+    { pullId: string }
+  >(),
   'pull:cancel': op<{ pullId: string }, { cancelled: boolean }>(),
   'pull:list': op<Empty, PullProgress[]>(),
 } as const;

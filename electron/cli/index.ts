@@ -1,7 +1,16 @@
 import { createProgram, run } from './program';
 import { registerServe } from './commands/serve';
 import { registerApp } from './commands/app';
+import { registerImages } from './commands/images';
+import { registerTagging } from './commands/tag';
+import { registerMaintenance } from './commands/fsck';
 import { version } from '../version';
 
-const program = createProgram(version, [registerServe, registerApp]);
+const program = createProgram(version, [
+  registerServe,
+  registerApp,
+  registerImages,
+  registerTagging,
+  registerMaintenance,
+]);
 process.exitCode = await run(program, process.argv);

@@ -1,6 +1,7 @@
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
 import { readSettings, updateSettings } from '../core/settings';
+import { ImageStore } from '../core/store/image-store';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -9,6 +10,8 @@ export interface HandlerContext {
   host: AppInfo['host'];
   version: string;
   emit: Emit;
+  /** The image store; when absent the handlers open the one at `storePath` on first use. */
+  imageStore?: ImageStore;
 }
 
 const notYet = (what: string) => () =>
@@ -16,35 +19,74 @@ const notYet = (what: string) => () =>
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
 export function createHandlers(ctx: HandlerContext): Handlers {
+  const images = storeFor(ctx);
   return {
     'app:info': () =>
       Promise.resolve({
         version: ctx.version,
         storePath: ctx.storePath,
         host: ctx.host,
-        platform: { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: goArch(process.arch) },
+        platform: {
+          os: process.platform === 'win32' ? 'windows' : process.platform,
+          architecture: goArch(process.arch),
+        },
       }),
     'settings:get': () => readSettings(ctx.settingsFile),
     'settings:update': (patch) => updateSettings(ctx.settingsFile, patch),
-    'images:list': () => Promise.resolve([]),
-    'images:inspect': notYet('inspect'),
-    'images:history': notYet('history'),
-    'images:tag': notYet('tag'),
-    'images:untag': notYet('untag'),
-    'images:remove': notYet('remove'),
-    'images:prune': notYet('prune'),
-    'images:tree': notYet('the layer tree'),
-    'store:df': notYet('disk usage'),
-    'store:fsck': notYet('fsck'),
-    'events:list': () => Promise.resolve([]),
+    'images:list': async ({ filter }) => (await images()).list(filter),
+    'images:inspect': async ({ image }) => (await images()).inspect(image),
+    'images:history': async ({ image }) => (await images()).history(image),
+    'images:tag': async ({ image, name }) => (await images()).tag(image, name),
+    'images:untag': async ({ image, names }) => (await images()).untag(image, names),
+    'images:remove': async ({ image, force }) =>
+      (await images()).remove(image, force === undefined ? {} : { force }),
+    'images:prune': async (params) => (await images()).prune(params),
+    'images:tree': async () => (await images()).tree(),
+    'store:df': async () => (await images()).df(),
+    'store:fsck': async ({ repair }) => (await images()).fsck(repair === undefined ? {} : { repair }),
+    'events:list': async (params) => (await images()).events(params),
     'pull:start': notYet('pulling'),
     'pull:cancel': notYet('pulling'),
     'pull:list': () => Promise.resolve([]),
   };
 }
 
+/**
+ * The store the handlers use, opened once on first use. Its changes reach every UI: this process's own as
+ * `activity:changed` plus `store:changed` with the action, other processes' (the CLI) as `store:changed`
+ * with reason `external`.
+ */
+function storeFor(ctx: HandlerContext): () => Promise<ImageStore> {
+  let opening: Promise<ImageStore> | undefined;
+  return () =>
+    (opening ??= (ctx.imageStore ? Promise.resolve(ctx.imageStore) : ImageStore.open(ctx.storePath)).then(
+      (store) => {
+        store.subscribe((event) => {
+          ctx.emit('activity:changed', event);
+          ctx.emit(
+            'store:changed',
+            event.id === undefined ? { reason: event.action } : { reason: event.action, ids: [event.id] },
+          );
+        });
+        store.watch(() => ctx.emit('store:changed', { reason: 'external' }));
+        return store;
+      },
+      (err: unknown) => {
+        opening = undefined;
+        throw err;
+      },
+    ));
+}
+
 /** Node's arch names mapped to the OCI/Go names registries use. */
 export function goArch(arch: string): string {
-  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm64: 'arm64',
+    arm: 'arm',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+  };
   return map[arch] ?? arch;
 }
