@@ -20,7 +20,9 @@ function run(stage, command, args) {
   const started = Date.now();
   const { status, error } = spawnSync(command, args, { stdio: 'inherit', env });
   const ok = status === 0 && !error;
-  process.stdout.write(`=== ${stage}: ${ok ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `=== ${stage}: ${ok ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   if (!ok) failedStages.push(stage);
   return ok;
 }
@@ -52,11 +54,29 @@ const built = run('build', npx, ['electron-vite', 'build', '--logLevel', 'warn']
 if (!built) failed += 1;
 
 const unitReport = join(results, 'unit.json');
-run('unit', npx, ['vitest', 'run', '--project', 'unit', '--project', 'renderer', '--reporter=default', '--reporter=json', `--outputFile.json=${unitReport}`]);
+run('unit', npx, [
+  'vitest',
+  'run',
+  '--project',
+  'unit',
+  '--project',
+  'renderer',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${unitReport}`,
+]);
 vitestCounts(unitReport);
 
 const integrationReport = join(results, 'integration.json');
-run('integration', npx, ['vitest', 'run', '--project', 'integration', '--reporter=default', '--reporter=json', `--outputFile.json=${integrationReport}`]);
+run('integration', npx, [
+  'vitest',
+  'run',
+  '--project',
+  'integration',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${integrationReport}`,
+]);
 vitestCounts(integrationReport);
 
 if (built) {

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Emit, Handlers } from '../../shared/contract';
 import { dispatch } from '../ipc/dispatch';
 
@@ -79,7 +79,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
 
   const hostAllowed = (hostHeader: string | undefined): boolean => {
     if (!hostHeader) return false;
-    const allowed = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${options.host}:${port}`]);
+    const allowed = new Set([
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      `${options.host}:${port}`,
+    ]);
     // Bound to every interface the user chose to be reachable by address; the token still guards it.
     return allowed.has(hostHeader.toLowerCase()) || options.host === '0.0.0.0' || options.host === '::';
   };
@@ -101,7 +106,10 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     securityHeaders(res);
     if (!hostAllowed(req.headers.host)) return void res.writeHead(403).end('forbidden host');
     const presented = tokenOf(req);
-    if (!tokenValid(presented.value)) return void res.writeHead(401, { 'content-type': 'text/plain' }).end('unauthorized: open the URL berth serve printed');
+    if (!tokenValid(presented.value))
+      return void res
+        .writeHead(401, { 'content-type': 'text/plain' })
+        .end('unauthorized: open the URL berth serve printed');
     const url = new URL(req.url ?? '/', 'http://x');
     if (presented.fromQuery) {
       url.searchParams.delete('token');
@@ -111,7 +119,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       });
       return void res.end();
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end('method not allowed');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return void res.writeHead(405).end('method not allowed');
     const file = await staticFile(rendererDir, url.pathname);
     if (!file) return void res.writeHead(404).end('not found');
     res.writeHead(200, {
@@ -130,7 +139,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     if (url.pathname !== '/ws') return refuse(404, 'Not Found');
     if (!hostAllowed(req.headers.host)) return refuse(403, 'Forbidden');
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return refuse(403, 'Forbidden');
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+      return refuse(403, 'Forbidden');
     if (!tokenValid(tokenOf(req).value)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws));
   });
@@ -139,7 +149,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
     ws.on('message', (raw) => {
-      void answer(ws, raw.toString());
+      void answer(ws, rawText(raw));
     });
   }
 
@@ -180,6 +190,11 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+}
+
+function rawText(raw: RawData): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  return Buffer.from(raw).toString('utf8');
 }
 
 function securityHeaders(res: ServerResponse): void {

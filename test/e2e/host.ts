@@ -42,7 +42,10 @@ export function electronBinary(): string | undefined {
     const dir = dirname(createRequire(join(root, 'package.json')).resolve('electron/package.json'));
     const pathFile = join(dir, 'path.txt');
     if (!existsSync(pathFile)) return undefined;
-    const binary = join(process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(dir, 'dist'), readFileSync(pathFile, 'utf8').trim());
+    const binary = join(
+      process.env.ELECTRON_OVERRIDE_DIST_PATH ?? join(dir, 'dist'),
+      readFileSync(pathFile, 'utf8').trim(),
+    );
     return existsSync(binary) ? binary : undefined;
   } catch {
     return undefined;
@@ -54,9 +57,14 @@ export function electronAvailable(): boolean {
   return electronBinary() !== undefined;
 }
 
-function runCli(storePath: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  storePath: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [berth, '--store', storePath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [berth, '--store', storePath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -74,12 +82,12 @@ export async function startServeProcess(storePath: string): Promise<{ url: strin
   const url = await new Promise<string>((done, fail) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /(http:\/\/\S+\?token=\S+)/.exec(out);
       if (match?.[1]) done(match[1]);
     });
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.once('exit', (code) => fail(new Error(`berth serve exited with ${String(code)}: ${err}`)));
   });
   return { url, child };

@@ -68,7 +68,10 @@ async function cookie(): Promise<string> {
 }
 
 /** Opens a socket and resolves with the HTTP status the upgrade was refused with, or 101. */
-function upgrade(path: string, headers: Record<string, string>): Promise<{ status: number; socket?: WebSocket }> {
+function upgrade(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; socket?: WebSocket }> {
   return new Promise((done, fail) => {
     const socket = new WebSocket(`ws://127.0.0.1:${host.port}${path}`, { headers });
     socket.once('open', () => done({ status: 101, socket }));
@@ -85,7 +88,7 @@ function upgrade(path: string, headers: Record<string, string>): Promise<{ statu
 function call(socket: WebSocket, id: number, op: string, params: unknown): Promise<unknown> {
   return new Promise((done) => {
     const onMessage = (raw: WebSocket.RawData) => {
-      const message = JSON.parse(raw.toString()) as { id?: number; outcome?: unknown };
+      const message = JSON.parse((raw as Buffer).toString('utf8')) as { id?: number; outcome?: unknown };
       if (message.id === id) {
         socket.off('message', onMessage);
         done(message.outcome);
@@ -119,7 +122,7 @@ describe('berth serve: who may talk to it', () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain('<title>Berth</title>');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    expect(page.headers['content-security-policy']).not.toContain('unsafe-inline\'; script');
+    expect(page.headers['content-security-policy']).not.toContain("unsafe-inline'; script");
   });
 
   it('refuses a foreign Host header (DNS rebinding)', async () => {
@@ -159,11 +162,17 @@ describe('berth serve: who may talk to it', () => {
 
 describe('berth serve: the contract over WebSocket', () => {
   it('answers calls, carries typed errors, pushes events', async () => {
-    const { status, socket } = await upgrade('/ws', { origin: `http://127.0.0.1:${host.port}`, cookie: await cookie() });
+    const { status, socket } = await upgrade('/ws', {
+      origin: `http://127.0.0.1:${host.port}`,
+      cookie: await cookie(),
+    });
     expect(status).toBe(101);
     const ws = socket!;
     try {
-      expect(await call(ws, 1, 'app:info', {})).toMatchObject({ ok: true, value: { host: 'serve', version: '0.0.0-test' } });
+      expect(await call(ws, 1, 'app:info', {})).toMatchObject({
+        ok: true,
+        value: { host: 'serve', version: '0.0.0-test' },
+      });
       expect(await call(ws, 2, 'images:inspect', { image: 'nope' })).toEqual({
         ok: false,
         error: { code: 'IMAGE_UNKNOWN', message: 'no image matches "nope"', detail: { image: 'nope' } },
@@ -177,11 +186,19 @@ describe('berth serve: the contract over WebSocket', () => {
         error: { code: 'BAD_REQUEST', message: expect.stringContaining('parallelDownloads') as string },
       });
       expect(await call(ws, 5, 'no:such', {})).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-      expect(await call(ws, 6, 'app:info', 'not an object')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+      expect(await call(ws, 6, 'app:info', 'not an object')).toMatchObject({
+        ok: false,
+        error: { code: 'BAD_REQUEST' },
+      });
 
-      const event = new Promise<unknown>((done) => ws.once('message', (raw) => done(JSON.parse(raw.toString()))));
+      const event = new Promise<unknown>((done) =>
+        ws.once('message', (raw) => done(JSON.parse((raw as Buffer).toString('utf8')))),
+      );
       host.emit('store:changed', { reason: 'tag', ids: ['sha256:abc'] });
-      expect(await event).toEqual({ event: 'store:changed', payload: { reason: 'tag', ids: ['sha256:abc'] } });
+      expect(await event).toEqual({
+        event: 'store:changed',
+        payload: { reason: 'tag', ids: ['sha256:abc'] },
+      });
     } finally {
       ws.close();
     }
