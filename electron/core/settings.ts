@@ -65,4 +65,3 @@ function validateSettings(s: Settings): Settings {
   }
   return { parallelDownloads: s.parallelDownloads, theme: s.theme };
 }
-

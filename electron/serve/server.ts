@@ -194,7 +194,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
 
 function rawText(raw: RawData): string {
   if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  return Buffer.from(raw).toString('utf8');
+  return (raw instanceof ArrayBuffer ? Buffer.from(raw) : raw).toString('utf8');
 }
 
 function securityHeaders(res: ServerResponse): void {

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { ReadEntry } from 'tar';
+import { elideInput } from '../../../shared/digest';
+import { BerthError } from '../../../shared/error';
+import { decodeLayer, defaultDecodeLimits, type DecodeLimits } from './layer-stream';
+import { TarFeed, defaultTarLimits, entryTypeOf, type TarLimits } from './tar-feed';
+import {
+  baseName,
+  comparePaths,
+  joinPath,
+  normalizeEntryPath,
+  opaqueMarker,
+  parentPath,
+  whiteoutPrefix,
+  type DuplicateEntry,
+  type LayerEntry,
+  type LayerIndex,
+  type LayerNotice,
+  type NoticeReason,
+} from './layer-entry';
+
+/** Caps and switches for indexing one layer; every field defaults to a generous limit. */
+export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<TarLimits> {
+  /** Most notices kept in the index; further ones are only counted. */
+  maxNotices?: number;
+  /** Rejects the layer unless its DiffID is this `sha256:<hex>`. */
+  expectedDiffId?: string;
+}
+
+/** Collects entries, whiteouts and notices as the tar streams past. */
+class IndexBuilder {
+  readonly entries = new Map<string, LayerEntry>();
+  readonly whiteouts = new Set<string>();
+  readonly opaqueDirs = new Set<string>();
+  readonly duplicates: DuplicateEntry[] = [];
+  readonly notices: LayerNotice[] = [];
+  noticesOmitted = 0;
+
+  constructor(private readonly maxNotices: number) {}
+
+  notice(name: string, reason: NoticeReason, dropped: boolean): void {
+    if (this.notices.length >= this.maxNotices) this.noticesOmitted += 1;
+    else this.notices.push({ name: elideInput(name), reason, dropped });
+  }
+
+  onEntry(entry: ReadEntry): void {
+    const name = entry.path;
+    const normalized = normalizeEntryPath(name);
+    if ('reason' in normalized) {
+      this.notice(name, normalized.reason, true);
+      entry.resume();
+      return;
+    }
+    const { path, absolute } = normalized;
+    if (absolute) this.notice(name, 'absolute-path', false);
+    if (path === '') {
+      entry.resume();
+      return;
+    }
+    const base = baseName(path);
+    if (base.startsWith(whiteoutPrefix)) {
+      this.onMarker(name, path, base);
+      entry.resume();
+      return;
+    }
+    const type = entryTypeOf(entry.type);
+    if (type === undefined) {
+      this.notice(name, 'unsupported-type', true);
+      entry.resume();
+      return;
+    }
+    const record: LayerEntry = {
+      path,
+      type,
+      size: type === 'file' ? entry.size : 0,
+      mode: entry.mode ?? 0,
+      uid: entry.uid ?? 0,
+      gid: entry.gid ?? 0,
+      mtime: entry.mtime ? Math.floor(entry.mtime.getTime() / 1000) : 0,
+    };
+    if (type === 'symlink') record.linkTarget = entry.linkpath ?? '';
+    if (type === 'hardlink') {
+      const target = normalizeEntryPath(entry.linkpath ?? '');
+      if ('reason' in target || target.path === '' || target.path === path) {
+        this.notice(name, 'hardlink-escape', true);
+        entry.resume();
+        return;
+      }
+      record.linkTarget = target.path;
+    }
+    const previous = this.entries.get(path);
+    if (previous) {
+      this.duplicates.push({ path, size: previous.size });
+      this.entries.delete(path);
+    }
+    this.entries.set(path, record);
+    if (type === 'file') {
+      const hash = createHash('sha256');
+      entry.on('data', (chunk: Buffer) => hash.update(chunk));
+      entry.on('end', () => {
+        record.contentHash = hash.digest('hex');
+      });
+    } else {
+      entry.resume();
+    }
+  }
+
+  private onMarker(name: string, path: string, base: string): void {
+    const dir = parentPath(path);
+    if (base === opaqueMarker) {
+      this.opaqueDirs.add(dir);
+      return;
+    }
+    const target = base.slice(whiteoutPrefix.length);
+    if (target.startsWith(whiteoutPrefix) || target === '' || target === '.' || target === '..') {
+      this.notice(name, 'stray-whiteout', true);
+      return;
+    }
+    this.whiteouts.add(joinPath(dir, target));
+  }
+
+  finish(decoded: Awaited<ReturnType<typeof decodeLayer>>): LayerIndex {
+    const entries = [...this.entries.values()].sort((a, b) => comparePaths(a.path, b.path));
+    return {
+      diffId: decoded.diffId,
+      compression: decoded.compression,
+      compressedSize: decoded.compressedSize,
+      uncompressedSize: decoded.uncompressedSize,
+      entries,
+      whiteouts: [...this.whiteouts].sort(comparePaths),
+      opaqueDirs: [...this.opaqueDirs].sort(comparePaths),
+      duplicates: this.duplicates,
+      notices: this.notices,
+      noticesOmitted: this.noticesOmitted,
+    };
+  }
+}
+
+/**
+ * Indexes a layer blob in one streaming pass: detects gzip/zstd/plain from the magic bytes, computes the DiffID
+ * (sha256 of the uncompressed tar) and each regular file's sha256, and records every entry, whiteout and opaque
+ * marker. Never writes to disk and never buffers the layer, so it can read a stream tee'd from a download.
+ * Throws BerthError TOO_LARGE when a cap is crossed and ARCHIVE_INVALID for corrupt, truncated or hostile tars.
+ */
+export async function indexLayer(
+  stream: Readable | AsyncIterable<Buffer>,
+  opts: IndexLayerOptions = {},
+): Promise<LayerIndex> {
+  const decodeLimits: DecodeLimits = {
+    maxUncompressedBytes: opts.maxUncompressedBytes ?? defaultDecodeLimits.maxUncompressedBytes,
+    maxCompressionRatio: opts.maxCompressionRatio ?? defaultDecodeLimits.maxCompressionRatio,
+    ratioFloorBytes: opts.ratioFloorBytes ?? defaultDecodeLimits.ratioFloorBytes,
+    maxZstdWindowBytes: opts.maxZstdWindowBytes ?? defaultDecodeLimits.maxZstdWindowBytes,
+  };
+  const tarLimits: TarLimits = {
+    maxEntries: opts.maxEntries ?? defaultTarLimits.maxEntries,
+    maxPaxHeaderBytes: opts.maxPaxHeaderBytes ?? defaultTarLimits.maxPaxHeaderBytes,
+    maxPathBytes: opts.maxPathBytes ?? defaultTarLimits.maxPathBytes,
+    maxPathDepth: opts.maxPathDepth ?? defaultTarLimits.maxPathDepth,
+  };
+  const builder = new IndexBuilder(opts.maxNotices ?? 1000);
+  const feed = new TarFeed(
+    (entry) => builder.onEntry(entry),
+    tarLimits,
+    (name) => builder.notice(name, 'unsupported-type', true),
+  );
+  const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits);
+  await feed.end();
+  if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {
+    throw new BerthError(
+      'DIGEST_MISMATCH',
+      `layer DiffID is ${decoded.diffId}, expected ${opts.expectedDiffId}`,
+      {
+        expected: opts.expectedDiffId,
+        actual: decoded.diffId,
+      },
+    );
+  }
+  return builder.finish(decoded);
+}

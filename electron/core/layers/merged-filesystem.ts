@@ -1,0 +1,597 @@
+import {
+  baseName,
+  comparePaths,
+  joinPath,
+  parentPath,
+  type EntryType,
+  type LayerEntry,
+  type LayerIndex,
+} from './layer-entry';
+
+/** How a path stands relative to the layers below the one being looked at. */
+export type ChangeStatus = 'added' | 'modified' | 'removed' | 'unchanged';
+
+/** Why a path left the filesystem. */
+export type RemovalCause = 'whiteout' | 'opaque' | 'replaced';
+
+/** Marks on a tree node that the UI and CLI surface as warnings. */
+export type TreeFlag = 'implicit' | 'link-escapes' | 'link-dangling' | 'parent-not-directory';
+
+/** A path a layer removed from the layers below it, with the bytes that removal hides. */
+export interface RemovedPath {
+  path: string;
+  /** Undefined when the removed directory was only implied by its children. */
+  entry: LayerEntry | undefined;
+  type: EntryType;
+  /** Layer that had written the removed copy. */
+  layer: number;
+  /** Bytes of this path alone (a file's size; 0 for directories and links). */
+  bytes: number;
+  cause: RemovalCause;
+}
+
+/** Bytes in some layer that do not reach the final filesystem. */
+export interface WasteItem {
+  path: string;
+  bytes: number;
+  /** Layer that wrote these bytes. */
+  addedIn: number;
+  /** Layer that overwrote or deleted them (equal to `addedIn` for a path written twice in one tar). */
+  removedIn: number;
+  kind: 'overwritten' | 'deleted' | 'duplicate';
+}
+
+/** What applying one layer did. */
+export interface LayerChanges {
+  layer: number;
+  /** Status of every path the layer wrote, implied directories included (never 'removed'). */
+  statuses: Map<string, ChangeStatus>;
+  /** Paths removed from lower layers and not written again by this one, parents before children. */
+  removed: RemovedPath[];
+  waste: WasteItem[];
+  /** Whiteouts that named a path no lower layer had. */
+  unmatchedWhiteouts: string[];
+}
+
+/** One node of a file tree view: a file as it stands, or a directory with its children's totals. */
+export interface FileTreeNode {
+  name: string;
+  /** Normalized path; `''` for the root. */
+  path: string;
+  type: EntryType;
+  status: ChangeStatus;
+  /** File bytes; for a directory, the bytes of every file below it that is still present. */
+  size: number;
+  /** For a removed node, the bytes its removal hides; for a directory, the bytes removed below it. */
+  removedBytes: number;
+  /** On directories: how many paths below were added, modified or removed. */
+  changes?: { added: number; modified: number; removed: number };
+  /** Layer that last wrote the path (-1 for the root). */
+  layer: number;
+  entry?: LayerEntry;
+  flags?: TreeFlag[];
+  /** Present on directories, sorted by name. */
+  children?: FileTreeNode[];
+}
+
+interface FsNode {
+  entry: LayerEntry | undefined;
+  layer: number;
+  children: Map<string, FsNode> | undefined;
+  /** Bytes of the file a hardlink shared when it was written (counted only if that file later goes away). */
+  linked?: { size: number; hash: string | undefined };
+  flags?: TreeFlag[];
+}
+
+const maxSymlinkHops = 40;
+
+function nodeType(node: FsNode): EntryType {
+  return node.entry?.type ?? 'dir';
+}
+
+function ownBytes(node: FsNode): number {
+  return node.entry?.type === 'file' ? node.entry.size : 0;
+}
+
+function sameContent(
+  a: LayerEntry,
+  aLinked: FsNode['linked'],
+  b: LayerEntry,
+  bLinked: FsNode['linked'],
+): boolean {
+  if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
+  switch (a.type) {
+    case 'file':
+      return a.size === b.size && a.contentHash === b.contentHash;
+    case 'symlink':
+      return a.linkTarget === b.linkTarget;
+    case 'hardlink':
+      return (
+        a.linkTarget === b.linkTarget && aLinked?.hash === bLinked?.hash && aLinked?.size === bLinked?.size
+      );
+    case 'dir':
+    case 'char':
+    case 'block':
+    case 'fifo':
+      return true;
+  }
+}
+
+/**
+ * The filesystem an image's layers build, kept as one path trie updated layer by layer. Memory follows the
+ * number of paths alive at the current layer, never layers × files: apply layers one at a time (loading each
+ * index only when it is applied) and take views between applies.
+ */
+export class MergedFilesystem {
+  private readonly root: FsNode = { entry: undefined, layer: -1, children: new Map() };
+  private applied = 0;
+
+  /** Number of layers applied so far; the next layer applied gets this number. */
+  get layerCount(): number {
+    return this.applied;
+  }
+
+  /** Applies the next layer (OCI order: whiteouts and opaque markers act on lower layers only, then entries). */
+  applyLayer(index: LayerIndex): LayerChanges {
+    const layer = this.applied++;
+    const changes: LayerChanges = {
+      layer,
+      statuses: new Map(),
+      removed: [],
+      waste: [],
+      unmatchedWhiteouts: [],
+    };
+    const removedHere = new Map<string, RemovedPath>();
+    const remove = (node: FsNode, path: string, cause: RemovalCause): void => {
+      const stack: [FsNode, string][] = [[node, path]];
+      for (let item = stack.pop(); item; item = stack.pop()) {
+        const [current, currentPath] = item;
+        const bytes = ownBytes(current);
+        removedHere.set(currentPath, {
+          path: currentPath,
+          entry: current.entry,
+          type: nodeType(current),
+          layer: current.layer,
+          bytes,
+          cause,
+        });
+        if (bytes > 0)
+          changes.waste.push({
+            path: currentPath,
+            bytes,
+            addedIn: current.layer,
+            removedIn: layer,
+            kind: 'deleted',
+          });
+        if (current.children)
+          for (const [name, child] of current.children) stack.push([child, joinPath(currentPath, name)]);
+      }
+    };
+
+    for (const dir of index.opaqueDirs) {
+      const node = this.find(dir);
+      if (!node?.children) continue;
+      for (const [name, child] of node.children) remove(child, joinPath(dir, name), 'opaque');
+      node.children.clear();
+    }
+    for (const path of index.whiteouts) {
+      const parent = this.find(parentPath(path));
+      const name = baseName(path);
+      const node = parent?.children?.get(name);
+      if (!parent?.children || !node) {
+        changes.unmatchedWhiteouts.push(path);
+        continue;
+      }
+      remove(node, path, 'whiteout');
+      parent.children.delete(name);
+    }
+    for (const duplicate of index.duplicates) {
+      if (duplicate.size > 0) {
+        changes.waste.push({
+          path: duplicate.path,
+          bytes: duplicate.size,
+          addedIn: layer,
+          removedIn: layer,
+          kind: 'duplicate',
+        });
+      }
+    }
+
+    const hardlinks: [FsNode, LayerEntry][] = [];
+    let lastDir: string | undefined;
+    let lastParent: FsNode = this.root;
+    for (const entry of index.entries) {
+      const dir = parentPath(entry.path);
+      // Sorted entries keep siblings together, so most lookups hit the previous parent.
+      if (dir !== lastDir || !lastParent.children) {
+        lastParent = this.ensureDirectory(dir, layer, changes, removedHere, remove);
+        lastDir = dir;
+      }
+      const parent = lastParent;
+      const name = baseName(entry.path);
+      const existing = parent.children?.get(name);
+      const node: FsNode = { entry, layer, children: entry.type === 'dir' ? new Map() : undefined };
+      let status: ChangeStatus;
+      if (existing?.children && entry.type === 'dir') {
+        status =
+          existing.entry === undefined || sameContent(existing.entry, undefined, entry, undefined)
+            ? 'unchanged'
+            : 'modified';
+        existing.entry = entry;
+        existing.layer = layer;
+        changes.statuses.set(entry.path, status);
+        continue;
+      }
+      if (existing) {
+        if (existing.children) {
+          remove(existing, entry.path, 'replaced');
+        } else {
+          const bytes = ownBytes(existing);
+          if (bytes > 0)
+            changes.waste.push({
+              path: entry.path,
+              bytes,
+              addedIn: existing.layer,
+              removedIn: layer,
+              kind: 'overwritten',
+            });
+        }
+        status =
+          existing.entry && sameContent(existing.entry, existing.linked, entry, undefined)
+            ? 'unchanged'
+            : 'modified';
+      } else {
+        const prior = removedHere.size > 0 ? removedHere.get(entry.path) : undefined;
+        if (prior) {
+          removedHere.delete(entry.path);
+          status =
+            prior.entry && sameContent(prior.entry, undefined, entry, undefined) ? 'unchanged' : 'modified';
+        } else {
+          status = 'added';
+        }
+      }
+      parent.children?.set(name, node);
+      changes.statuses.set(entry.path, status);
+      if (entry.type === 'hardlink') hardlinks.push([node, entry]);
+    }
+    for (const [node, entry] of hardlinks) {
+      const target = this.find(entry.linkTarget ?? '');
+      if (target?.entry?.type === 'file')
+        node.linked = { size: target.entry.size, hash: target.entry.contentHash };
+      else if (target?.linked) node.linked = target.linked;
+    }
+    changes.removed = [...removedHere.values()].sort((a, b) => comparePaths(a.path, b.path));
+    changes.waste.sort((a, b) => comparePaths(a.path, b.path));
+    return changes;
+  }
+
+  /** Walks to `dir`, creating implied directories; a non-directory in the way is replaced and flagged. */
+  private ensureDirectory(
+    dir: string,
+    layer: number,
+    changes: LayerChanges,
+    removedHere: Map<string, RemovedPath>,
+    remove: (node: FsNode, path: string, cause: RemovalCause) => void,
+  ): FsNode {
+    let node = this.root;
+    if (dir === '') return node;
+    let path = '';
+    for (const part of dir.split('/')) {
+      path = joinPath(path, part);
+      const children = node.children as Map<string, FsNode>;
+      let child = children.get(part);
+      if (!child?.children) {
+        const next: FsNode = { entry: undefined, layer, children: new Map(), flags: ['implicit'] };
+        let status: ChangeStatus = 'added';
+        if (child) {
+          remove(child, path, 'replaced');
+          removedHere.delete(path);
+          next.flags = ['implicit', 'parent-not-directory'];
+          status = 'modified';
+        } else if (removedHere.has(path)) {
+          status = removedHere.get(path)?.type === 'dir' ? 'unchanged' : 'modified';
+          removedHere.delete(path);
+        }
+        children.set(part, next);
+        changes.statuses.set(path, status);
+        child = next;
+      }
+      node = child;
+    }
+    return node;
+  }
+
+  /** The node at a normalized path, without following symlinks. */
+  private find(path: string): FsNode | undefined {
+    let node: FsNode | undefined = this.root;
+    if (path === '') return node;
+    for (const part of path.split('/')) {
+      node = node.children?.get(part);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  /** Follows symlinks (absolute ones from the image root) the way a container would, bounded in hops. */
+  private resolve(path: string): { node: FsNode | undefined; escapes: boolean } {
+    const pending = path.split('/').reverse();
+    const resolved: FsNode[] = [];
+    let node: FsNode = this.root;
+    let escapes = false;
+    let hops = 0;
+    for (let part = pending.pop(); part !== undefined; part = pending.pop()) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (resolved.length === 0) escapes = true;
+        resolved.pop();
+        node = resolved[resolved.length - 1] ?? this.root;
+        continue;
+      }
+      const child = node.children?.get(part);
+      if (!child) return { node: undefined, escapes };
+      if (child.entry?.type === 'symlink') {
+        if (++hops > maxSymlinkHops) return { node: undefined, escapes };
+        const target = child.entry.linkTarget ?? '';
+        if (target.startsWith('/')) {
+          resolved.length = 0;
+          node = this.root;
+        }
+        pending.push(...target.split('/').reverse());
+        continue;
+      }
+      resolved.push(child);
+      node = child;
+    }
+    return { node, escapes };
+  }
+
+  private linkFlags(path: string, node: FsNode): TreeFlag[] | undefined {
+    const entry = node.entry;
+    if (entry?.type === 'symlink') {
+      const target = entry.linkTarget ?? '';
+      const full = target.startsWith('/') ? target : joinPath(parentPath(path), target);
+      const { node: found, escapes } = this.resolve(full);
+      const flags: TreeFlag[] = [];
+      if (escapes) flags.push('link-escapes');
+      if (!found) flags.push('link-dangling');
+      return flags.length > 0 ? flags : undefined;
+    }
+    if (entry?.type === 'hardlink') {
+      const target = this.find(entry.linkTarget ?? '');
+      return target && !target.children ? undefined : ['link-dangling'];
+    }
+    return undefined;
+  }
+
+  /** Bytes of a node as the final filesystem holds them: a hardlink counts only when its file is gone. */
+  private presentBytes(path: string, node: FsNode): number {
+    if (node.entry?.type !== 'hardlink' || !node.linked) return ownBytes(node);
+    const target = this.find(node.entry.linkTarget ?? '');
+    return target?.entry?.type === 'file' && target.entry.contentHash === node.linked.hash
+      ? 0
+      : node.linked.size;
+  }
+
+  /** Total bytes of the filesystem as it stands (hardlinked content counted once). */
+  totalBytes(): number {
+    let total = 0;
+    this.walk((path, node) => {
+      total += this.presentBytes(path, node);
+    });
+    return total;
+  }
+
+  private walk(visit: (path: string, node: FsNode) => void): void {
+    const stack: [string, FsNode][] = [['', this.root]];
+    for (let item = stack.pop(); item; item = stack.pop()) {
+      const [path, node] = item;
+      if (path !== '') visit(path, node);
+      if (node.children) for (const [name, child] of node.children) stack.push([joinPath(path, name), child]);
+    }
+  }
+
+  /** Every path present, with the layer that last wrote it (for search and export checks). */
+  *paths(): Generator<{ path: string; layer: number; entry: LayerEntry | undefined }> {
+    const stack: [string, FsNode][] = [['', this.root]];
+    for (let item = stack.pop(); item; item = stack.pop()) {
+      const [path, node] = item;
+      if (path !== '') yield { path, layer: node.layer, entry: node.entry };
+      if (node.children) for (const [name, child] of node.children) stack.push([joinPath(path, name), child]);
+    }
+  }
+
+  /** The entry at a path and the layer holding it, following no symlinks; undefined when absent. */
+  lookup(path: string): { entry: LayerEntry | undefined; layer: number; type: EntryType } | undefined {
+    const node = this.find(path);
+    return node && path !== '' ? { entry: node.entry, layer: node.layer, type: nodeType(node) } : undefined;
+  }
+
+  /**
+   * The merged view: the whole filesystem as it stands, marked against the layers below the last one applied
+   * (pass that layer's changes), with what it removed shown as removed nodes.
+   */
+  mergedTree(changes?: LayerChanges): FileTreeNode {
+    const assembler = new TreeAssembler((path) => this.directoryNode(path));
+    const build = (path: string, name: string, node: FsNode): FileTreeNode => {
+      const tree = this.treeNode(
+        path,
+        name,
+        node,
+        path === '' ? 'unchanged' : (changes?.statuses.get(path) ?? 'unchanged'),
+      );
+      if (node.children) {
+        assembler.register(tree);
+        tree.children = [];
+        for (const [childName, child] of node.children)
+          tree.children.push(build(joinPath(path, childName), childName, child));
+      }
+      return tree;
+    };
+    const root = build('', '', this.root);
+    if (changes) for (const removed of changes.removed) assembler.placeRemoved(removed);
+    return finishTree(root);
+  }
+
+  /** The layer-only view: just what the last applied layer wrote or removed, inside the directories that hold it. */
+  layerTree(changes: LayerChanges): FileTreeNode {
+    const assembler = new TreeAssembler((path) => this.directoryNode(path));
+    const root = assembler.directory('');
+    let lastDir: string | undefined;
+    let lastParent: FsNode | undefined;
+    for (const [path, status] of changes.statuses) {
+      const dir = parentPath(path);
+      if (dir !== lastDir) {
+        lastParent = this.find(dir);
+        lastDir = dir;
+      }
+      const node = lastParent?.children?.get(baseName(path));
+      if (!node) continue;
+      if (node.children) {
+        assembler.directory(path).status = status;
+        continue;
+      }
+      assembler.place(this.treeNode(path, baseName(path), node, status));
+    }
+    for (const removed of changes.removed) assembler.placeRemoved(removed);
+    return finishTree(root);
+  }
+
+  /** A directory's own tree node (no children yet), unchanged unless a caller says otherwise. */
+  private directoryNode(path: string): FileTreeNode {
+    const node = this.find(path);
+    if (node?.children) return { ...this.treeNode(path, baseName(path), node, 'unchanged'), children: [] };
+    return emptyDirectory(path, -1);
+  }
+
+  private treeNode(path: string, name: string, node: FsNode, status: ChangeStatus): FileTreeNode {
+    const tree: FileTreeNode = {
+      name,
+      path,
+      type: nodeType(node),
+      status,
+      size: this.presentBytes(path, node),
+      removedBytes: 0,
+      layer: node.layer,
+    };
+    if (node.entry) tree.entry = node.entry;
+    const linkFlags =
+      node.entry?.type === 'symlink' || node.entry?.type === 'hardlink'
+        ? this.linkFlags(path, node)
+        : undefined;
+    if (node.flags || linkFlags) tree.flags = [...(node.flags ?? []), ...(linkFlags ?? [])];
+    return tree;
+  }
+}
+
+function emptyDirectory(path: string, layer: number): FileTreeNode {
+  return {
+    name: baseName(path),
+    path,
+    type: 'dir',
+    status: 'unchanged',
+    size: 0,
+    removedBytes: 0,
+    changes: { added: 0, modified: 0, removed: 0 },
+    layer,
+    children: [],
+  };
+}
+
+/** Places nodes into a tree by path, creating the directories between them on demand. */
+class TreeAssembler {
+  private readonly directories = new Map<string, FileTreeNode>();
+
+  constructor(private readonly makeDirectory: (path: string) => FileTreeNode) {}
+
+  register(node: FileTreeNode): void {
+    this.directories.set(node.path, node);
+  }
+
+  directory(path: string): FileTreeNode {
+    const known = this.directories.get(path);
+    if (known) return known;
+    const node = this.makeDirectory(path);
+    node.children ??= [];
+    this.directories.set(path, node);
+    if (path !== '') this.directory(parentPath(path)).children?.push(node);
+    return node;
+  }
+
+  place(node: FileTreeNode): void {
+    if (node.children) this.directories.set(node.path, node);
+    this.directory(parentPath(node.path)).children?.push(node);
+  }
+
+  placeRemoved(removed: RemovedPath): void {
+    const ghost: FileTreeNode = {
+      name: baseName(removed.path),
+      path: removed.path,
+      type: removed.type,
+      status: 'removed',
+      size: 0,
+      removedBytes: removed.bytes,
+      layer: removed.layer,
+    };
+    if (removed.entry) ghost.entry = removed.entry;
+    if (removed.type === 'dir') ghost.children = [];
+    this.place(ghost);
+  }
+}
+
+/** Sorts children by name and rolls sizes and change counts up into directories. */
+function finishTree(node: FileTreeNode): FileTreeNode {
+  if (!node.children) return node;
+  node.children.sort((a, b) => comparePaths(a.name, b.name));
+  let size = 0;
+  let removedBytes = node.status === 'removed' ? node.removedBytes : 0;
+  const counts = { added: 0, modified: 0, removed: 0 };
+  for (const child of node.children) {
+    finishTree(child);
+    size += child.size;
+    removedBytes += child.removedBytes;
+    if (child.status !== 'unchanged') counts[child.status] += 1;
+    if (child.changes) {
+      counts.added += child.changes.added;
+      counts.modified += child.changes.modified;
+      counts.removed += child.changes.removed;
+    }
+  }
+  node.size = node.status === 'removed' ? 0 : size;
+  node.removedBytes = removedBytes;
+  node.changes = counts;
+  return node;
+}
+
+/** Indexes of an image's layers in order: in memory, or loaded one at a time so memory stays flat. */
+export type LayerIndexSource =
+  readonly LayerIndex[] | { count: number; load(layer: number): Promise<LayerIndex> };
+
+/** Yields each layer index of a source in order. */
+export async function* layerIndexes(source: LayerIndexSource): AsyncGenerator<LayerIndex> {
+  if (Array.isArray(source)) {
+    yield* source as readonly LayerIndex[];
+    return;
+  }
+  const loader = source as { count: number; load(layer: number): Promise<LayerIndex> };
+  for (let layer = 0; layer < loader.count; layer++) yield await loader.load(layer);
+}
+
+/** Both views of one layer: what it changed, and the filesystem after it. */
+export interface LayerView {
+  layer: number;
+  layerOnly: FileTreeNode;
+  merged: FileTreeNode;
+  changes: LayerChanges;
+}
+
+/** Replays layers 0..`layer` and returns both views of `layer`. */
+export async function viewLayer(source: LayerIndexSource, layer: number): Promise<LayerView> {
+  const fs = new MergedFilesystem();
+  let changes: LayerChanges | undefined;
+  for await (const index of layerIndexes(source)) {
+    changes = fs.applyLayer(index);
+    if (changes.layer === layer) break;
+  }
+  if (changes?.layer !== layer) throw new RangeError(`image has no layer ${layer}`);
+  return { layer, layerOnly: fs.layerTree(changes), merged: fs.mergedTree(changes), changes };
+}

@@ -1,0 +1,79 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  decodeLayerIndex,
+  encodeLayerIndex,
+  readLayerIndex,
+  writeLayerIndex,
+} from '../../../electron/core/layers/index-file.js';
+import type { LayerIndex } from '../../../electron/core/layers/layer-entry.js';
+import { indexEntries } from './layer-fixtures.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'berth-layer-index-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('layer index files', () => {
+  it('round-trip every field, gzip or not', async () => {
+    const index: LayerIndex = await indexEntries([
+      { path: 'usr/bin/', type: 'dir' },
+      { path: 'usr/bin/tool', size: 3000, mode: 0o4755, uid: 65534, gid: 65534 },
+      { path: 'usr/bin/tool2', type: 'hardlink', linkname: 'usr/bin/tool' },
+      { path: 'usr/bin/x', type: 'symlink', linkname: '../../opt/x' },
+      { path: 'usr/share/ünïcødé-😀', content: 'u' },
+      { path: 'usr/share/ünïcødé-😁', content: 'v' },
+      { path: 'gone', type: 'whiteout' },
+      { path: 'var', type: 'opaque' },
+      { path: 'dup', size: 2 },
+      { path: 'dup', size: 3 },
+    ]);
+    for (const gzip of [false, true]) {
+      const file = join(dir, `index-${gzip}.blix`);
+      await writeLayerIndex(file, index, { gzip });
+      expect(await readLayerIndex(file)).toEqual(index);
+    }
+    expect(decodeLayerIndex(encodeLayerIndex(index))).toEqual(index);
+  });
+
+  it('stores 200,000 entries compactly', async () => {
+    const entries = Array.from({ length: 200_000 }, (_, i) => ({
+      path: `usr/share/doc/package-${Math.floor(i / 20)}/file-${i}.txt`,
+      type: 'file' as const,
+      size: i,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_700_000_000,
+      contentHash: i.toString(16).padStart(64, '0'),
+    }));
+    const index: LayerIndex = {
+      diffId: `sha256:${'a'.repeat(64)}`,
+      compression: 'gzip',
+      compressedSize: 1,
+      uncompressedSize: 1,
+      entries,
+      whiteouts: [],
+      opaqueDirs: [],
+      duplicates: [],
+      notices: [],
+      noticesOmitted: 0,
+    };
+    const file = join(dir, 'big.blix');
+    await writeLayerIndex(file, index);
+    // 32 bytes of hash plus a few bytes of path suffix and metadata per entry.
+    expect((await stat(file)).size).toBeLessThan(200_000 * 60);
+    const read = await readLayerIndex(file);
+    expect(read.entries).toHaveLength(200_000);
+    expect(read.entries[123_456]).toEqual(entries[123_456]);
+  });
+
+  it('refuses corrupt and truncated files with STORE_CORRUPT and missing ones with NOT_FOUND', async () => {
+    const bytes = encodeLayerIndex(await indexEntries([{ path: 'a', content: 'x' }]));
+    await writeFile(join(dir, 'cut.blix'), bytes.subarray(0, bytes.length - 5));
+    await expect(readLayerIndex(join(dir, 'cut.blix'))).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    await writeFile(join(dir, 'junk.blix'), 'hello');
+    await expect(readLayerIndex(join(dir, 'junk.blix'))).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    await expect(readLayerIndex(join(dir, 'none.blix'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
