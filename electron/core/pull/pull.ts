@@ -1,0 +1,571 @@
+import { randomUUID } from 'node:crypto';
+import type { Platform, PullProgress } from '../../../shared/contract';
+import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
+import { formatReference, repositoryOf } from '../../../shared/reference';
+import { decodeLayer } from '../layers/layer-stream';
+import type { RegistriesConf } from '../reference/registries-conf';
+import { pullSources, type PullSource } from '../reference/registry-rules';
+import { resolveShortName, type ShortNameCandidate } from '../reference/short-name';
+import type { FetchedManifest, RateLimit, RegistryClient } from '../registry/client';
+import type { Descriptor, ImageIndex, ImageManifest } from '../registry/manifest';
+import {
+  compatiblePlatforms,
+  formatPlatform,
+  hostPlatform,
+  normalizePlatform,
+  parsePlatform,
+  platformsOf,
+  selectPlatform,
+} from '../registry/platform';
+import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
+import type { ImageStore } from '../store/image-store';
+import { PullTracker } from './progress';
+
+/** When a pull goes to the network: `missing` (only if no local image has the name), `always`, or `newer`. */
+export type PullPolicy = 'missing' | 'always' | 'newer';
+
+/** One pull as asked for. */
+export interface PullRequest {
+  reference: string;
+  /** `os/arch[/variant]`; the host platform when omitted. */
+  platform?: string;
+  /** Fetch every platform of an index; the requested (or host) platform gets the name. */
+  allPlatforms?: boolean;
+  policy?: PullPolicy;
+  signal?: AbortSignal;
+  onProgress?: (progress: PullProgress) => void;
+  pullId?: string;
+}
+
+/** One image a pull stored. */
+export interface PulledImage {
+  imageId: string;
+  manifestDigest: string;
+  platform: string;
+}
+
+/** What a pull did. */
+export interface PullOutcome {
+  pullId: string;
+  /** The fully qualified reference the image is known by. */
+  reference: string;
+  /** `pulled`: fetched; `present`: the name was local and the policy allowed that; `up-to-date`: remote unchanged. */
+  status: 'pulled' | 'present' | 'up-to-date';
+  imageId?: string;
+  /** Digest of what the reference points at remotely (an index for a multi-platform tag). */
+  digest?: string;
+  images: PulledImage[];
+  layers: { digest: string; size: number; status: 'downloaded' | 'exists' }[];
+  bytesDownloaded: number;
+  rateLimit?: RateLimit;
+}
+
+/** What the pull engine works with. */
+export interface PullerOptions {
+  store: ImageStore;
+  /** One client per registry host; RegistryPool fits. */
+  registries: { get(registry: string): Promise<RegistryClient> };
+  conf: RegistriesConf;
+  /** Layers downloaded at once (default 3). */
+  parallel?: number;
+  hostPlatform?: Platform;
+  /** Backoff between resumes of a broken layer stream; the clock and sleep are injectable. */
+  retry?: Partial<RetryPolicy>;
+  now?: () => number;
+  progressIntervalMs?: number;
+}
+
+interface Located {
+  candidate: ShortNameCandidate;
+  source: PullSource;
+  client: RegistryClient;
+  repository: string;
+  top: FetchedManifest;
+}
+
+interface PlannedImage {
+  manifest: FetchedManifest & { parsed: ImageManifest };
+  config: Buffer;
+  diffIds: string[];
+  platform: string;
+}
+
+/** Errors after which the next mirror or search registry is worth trying. */
+const tryNextSource = new Set<ErrorCode>([
+  'MANIFEST_UNKNOWN',
+  'NOT_FOUND',
+  'UNAUTHORIZED',
+  'DENIED',
+  'NETWORK',
+  'REGISTRY_UNAVAILABLE',
+  'TOO_MANY_REQUESTS',
+]);
+
+/**
+ * The pull engine: reference → resolve (registries.conf) → manifest → plan (skip blobs the store has) →
+ * fetch layers in parallel, streamed into the store's ingest area and resumed with Range after a break →
+ * verify digests and diff IDs → write manifests and config → commit the name atomically. Manifests and the
+ * config are written only after every layer arrived, so a failed or cancelled pull leaves `blobs/` with
+ * at most complete, verified layers and `index.json` untouched. One download per blob across concurrent pulls.
+ */
+export class Puller {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly policy: RetryPolicy;
+
+  constructor(private readonly options: PullerOptions) {
+    this.policy = defaultRetryPolicy(options.retry);
+  }
+
+  /** Pulls one reference; progress snapshots go to `onProgress`, throttled to about ten per second. */
+  async pull(request: PullRequest): Promise<PullOutcome> {
+    const pullId = request.pullId ?? randomUUID();
+    const tracker = new PullTracker(
+      pullId,
+      request.reference,
+      (p) => request.onProgress?.(p),
+      this.options.now,
+      this.options.progressIntervalMs,
+    );
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted) controller.abort();
+    try {
+      const outcome = await this.run(request, pullId, tracker, controller.signal);
+      tracker.finish('complete', outcome.imageId === undefined ? {} : { imageId: outcome.imageId });
+      return outcome;
+    } catch (err) {
+      const cancelled = controller.signal.aborted;
+      const error = cancelled
+        ? new BerthError('CANCELLED', `pull of ${request.reference} was cancelled`)
+        : err;
+      tracker.finish(cancelled ? 'cancelled' : 'failed', { error: toWireError(error) });
+      throw error;
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async run(
+    request: PullRequest,
+    pullId: string,
+    tracker: PullTracker,
+    signal: AbortSignal,
+  ): Promise<PullOutcome> {
+    const { store, conf } = this.options;
+    const policy = request.policy ?? 'missing';
+    const wanted = request.platform === undefined ? undefined : parsePlatform(request.platform);
+    const resolution = resolveShortName(conf, request.reference);
+    let local: { candidate: ShortNameCandidate; topDigest: string; imageId: string } | undefined;
+    for (const candidate of resolution.candidates) {
+      const found = await store.resolve(formatReference(candidate.reference)).catch(() => undefined);
+      if (found) {
+        local = { candidate, topDigest: found.image.top.digest, imageId: found.facts.configDigest };
+        break;
+      }
+    }
+    if (local && policy === 'missing') {
+      const reference = formatReference(local.candidate.reference);
+      tracker.setReference(reference);
+      return {
+        pullId,
+        reference,
+        status: 'present',
+        imageId: local.imageId,
+        images: [],
+        layers: [],
+        bytesDownloaded: 0,
+      };
+    }
+
+    const located = await this.locate(resolution.candidates, policy === 'newer' ? local : undefined, signal);
+    if ('upToDate' in located) {
+      const reference = formatReference(located.candidate.reference);
+      tracker.setReference(reference);
+      return {
+        pullId,
+        reference,
+        status: 'up-to-date',
+        imageId: located.imageId,
+        digest: located.digest,
+        images: [],
+        layers: [],
+        bytesDownloaded: 0,
+      };
+    }
+    const name = located.candidate.reference;
+    tracker.setReference(formatReference(name));
+    const plan = await this.plan(located, wanted, request.allPlatforms ?? false, signal);
+
+    const layers = uniqueLayers(plan.images);
+    tracker.setLayers(layers);
+    const results = new Map<string, { status: 'downloaded' | 'exists'; uncompressedSize?: number }>();
+    const diffIdOf = new Map<string, string>();
+    for (const image of plan.images) {
+      image.manifest.parsed.layers.forEach((l, i) => diffIdOf.set(l.digest, image.diffIds[i] as string));
+    }
+    const inner = new AbortController();
+    const onAbort = (): void => inner.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await runLimited(layers, this.options.parallel ?? 3, async (layer) => {
+        try {
+          results.set(
+            layer.digest,
+            await this.fetchLayer(
+              located,
+              layer,
+              diffIdOf.get(layer.digest) as string,
+              tracker,
+              inner.signal,
+            ),
+          );
+        } catch (err) {
+          inner.abort();
+          throw err;
+        }
+      });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+
+    if (plan.index)
+      await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
+    const images: PulledImage[] = [];
+    for (const [i, image] of plan.images.entries()) {
+      await store.putBlob(image.config, {
+        digest: image.manifest.parsed.config.digest,
+        size: image.manifest.parsed.config.size,
+      });
+      await store.putBlob(image.manifest.bytes, { digest: image.manifest.digest, size: image.manifest.size });
+      const uncompressedSizes: Record<string, number> = {};
+      for (const l of image.manifest.parsed.layers) {
+        const size = results.get(l.digest)?.uncompressedSize;
+        if (size !== undefined) uncompressedSizes[l.digest] = size;
+      }
+      const named = i === 0 && name.tag !== undefined;
+      const committed = await store.commitImage({
+        manifestDigest: image.manifest.digest,
+        ...(plan.index ? { indexDigest: plan.index.digest } : {}),
+        names: named ? [formatReference({ domain: name.domain, path: name.path, tag: name.tag })] : [],
+        source: formatReference(name),
+        repoDigests: [`${repositoryOf(name)}@${located.top.digest}`],
+        uncompressedSizes,
+        action: 'pull',
+      });
+      images.push({ imageId: committed.id, manifestDigest: image.manifest.digest, platform: image.platform });
+    }
+    const outcome: PullOutcome = {
+      pullId,
+      reference: formatReference(name),
+      status: 'pulled',
+      digest: located.top.digest,
+      images,
+      layers: layers.map((l) => ({
+        digest: l.digest,
+        size: l.size,
+        status: results.get(l.digest)?.status ?? 'exists',
+      })),
+      bytesDownloaded: layers.reduce(
+        (sum, l) => sum + (results.get(l.digest)?.status === 'downloaded' ? l.size : 0),
+        0,
+      ),
+    };
+    if (images[0]) outcome.imageId = images[0].imageId;
+    if (located.top.rateLimit) outcome.rateLimit = located.top.rateLimit;
+    return outcome;
+  }
+
+  /** Finds the first candidate and source that has the manifest; with `newer`, a HEAD decides if anything changed. */
+  private async locate(
+    candidates: ShortNameCandidate[],
+    local: { candidate: ShortNameCandidate; topDigest: string; imageId: string } | undefined,
+    signal: AbortSignal,
+  ): Promise<Located | { upToDate: true; candidate: ShortNameCandidate; digest: string; imageId: string }> {
+    let firstError: unknown;
+    const tried: string[] = [];
+    for (const candidate of local ? [local.candidate] : candidates) {
+      for (const source of pullSources(this.options.conf, candidate.reference)) {
+        const repository = source.reference.path;
+        const ref = source.reference.digest ?? source.reference.tag ?? 'latest';
+        tried.push(formatReference(source.reference));
+        try {
+          const client = await this.options.registries.get(source.registry);
+          if (local) {
+            const head = await client.headManifest(repository, ref, { signal });
+            if (head.digest !== undefined && head.digest === local.topDigest) {
+              return { upToDate: true, candidate, digest: head.digest, imageId: local.imageId };
+            }
+          }
+          const top = await client.resolveManifest(repository, ref, { signal });
+          return { candidate, source, client, repository, top };
+        } catch (err) {
+          if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+          if (!(err instanceof BerthError) || !tryNextSource.has(err.code)) throw err;
+          firstError ??= err;
+        }
+      }
+    }
+    if (firstError instanceof BerthError && tried.length > 1) {
+      throw new BerthError(firstError.code, `${firstError.message} (tried ${tried.join(', ')})`, {
+        ...firstError.detail,
+        tried,
+      });
+    }
+    throw firstError instanceof Error ? firstError : new BerthError('NOT_FOUND', 'nothing to pull');
+  }
+
+  /** Picks the platform manifests and fetches their configs (nothing is written yet). */
+  private async plan(
+    located: Located,
+    wanted: Platform | undefined,
+    allPlatforms: boolean,
+    signal: AbortSignal,
+  ): Promise<{ index?: FetchedManifest & { parsed: ImageIndex }; images: PlannedImage[] }> {
+    const { client, repository, top } = located;
+    const where = formatReference(located.candidate.reference);
+    const request = wanted ?? this.options.hostPlatform ?? hostPlatform();
+    const manifests: (FetchedManifest & { parsed: ImageManifest })[] = [];
+    let index: (FetchedManifest & { parsed: ImageIndex }) | undefined;
+    if (top.parsed.kind === 'index') {
+      index = top as FetchedManifest & { parsed: ImageIndex };
+      const chosen = selectPlatform(index.parsed.manifests, request, where);
+      const descriptors = allPlatforms
+        ? [
+            chosen,
+            ...index.parsed.manifests.filter(
+              (d) => d !== chosen && d.platform && platformsOf([d]).length > 0,
+            ),
+          ]
+        : [chosen];
+      for (const descriptor of descriptors) {
+        const child = await client.fetchManifest(repository, descriptor.digest, { signal });
+        if (child.parsed.kind !== 'manifest') {
+          throw new BerthError('UNSUPPORTED', `${where}: an index inside an index is not supported`);
+        }
+        if (child.size !== descriptor.size) {
+          throw new BerthError(
+            'SIZE_MISMATCH',
+            `manifest ${descriptor.digest} is ${child.size} bytes, the index says ${descriptor.size}`,
+          );
+        }
+        manifests.push(child as FetchedManifest & { parsed: ImageManifest });
+      }
+    } else {
+      manifests.push(top as FetchedManifest & { parsed: ImageManifest });
+    }
+    const images: PlannedImage[] = [];
+    for (const manifest of manifests) {
+      const config = (await this.options.store.hasBlob(manifest.parsed.config.digest))
+        ? await this.options.store.readBlob(manifest.parsed.config.digest)
+        : await client.fetchBlobBytes(repository, manifest.parsed.config, { signal });
+      const facts = readConfig(config, manifest.parsed, where);
+      if (!index && wanted && !platformMatches(facts.platform, wanted)) {
+        throw new BerthError(
+          'PLATFORM_UNAVAILABLE',
+          `${where} is for ${formatPlatform(facts.platform)}, not ${formatPlatform(normalizePlatform(wanted))}`,
+          {
+            requested: formatPlatform(normalizePlatform(wanted)),
+            available: [formatPlatform(facts.platform)],
+          },
+        );
+      }
+      images.push({ manifest, config, diffIds: facts.diffIds, platform: formatPlatform(facts.platform) });
+    }
+    return index ? { index, images } : { images };
+  }
+
+  /** Brings one layer into the store (or finds it there), sharing a download another pull already started. */
+  private async fetchLayer(
+    located: Located,
+    layer: Descriptor,
+    diffId: string,
+    tracker: PullTracker,
+    signal: AbortSignal,
+  ): Promise<{ status: 'downloaded' | 'exists'; uncompressedSize?: number }> {
+    for (;;) {
+      if (await this.options.store.hasBlob(layer.digest)) {
+        tracker.layerStatus(layer.digest, 'exists');
+        return { status: 'exists' };
+      }
+      const shared = this.inflight.get(layer.digest);
+      if (shared) {
+        await shared.catch(() => undefined);
+        if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+        continue;
+      }
+      let uncompressedSize = 0;
+      const download = this.download(located, layer, diffId, tracker, signal).then((size) => {
+        uncompressedSize = size;
+      });
+      this.inflight.set(layer.digest, download);
+      try {
+        await download;
+      } finally {
+        this.inflight.delete(layer.digest);
+      }
+      tracker.layerStatus(layer.digest, 'complete');
+      return { status: 'downloaded', uncompressedSize };
+    }
+  }
+
+  /**
+   * Streams a layer into the ingest area, resuming from the partial file's length with Range after a
+   * broken or short stream (a server that ignores Range gets a clean restart), then verifies digest and
+   * size (BlobWriter.commit) and the diff ID from the stored bytes. Returns the uncompressed size.
+   */
+  private async download(
+    located: Located,
+    layer: Descriptor,
+    diffId: string,
+    tracker: PullTracker,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const { store } = this.options;
+    const expected = { digest: layer.digest, size: layer.size };
+    let writer = await store.ingest(expected);
+    try {
+      if (!writer.exists) {
+        let failures = 0;
+        while (writer.offset < layer.size) {
+          const offset = writer.offset;
+          tracker.layerBytes(layer.digest, offset);
+          tracker.layerStatus(layer.digest, 'downloading');
+          const blob = await located.client.fetchBlob(located.repository, layer.digest, {
+            offset,
+            signal,
+            onRetry: (n) => tracker.layerStatus(layer.digest, 'retrying', Math.ceil(n.delayMs / 1000)),
+          });
+          if (blob.start !== offset) {
+            await writer.abort({ keep: false });
+            writer = await store.ingest(expected);
+            tracker.layerBytes(layer.digest, 0);
+          }
+          tracker.layerStatus(layer.digest, 'downloading');
+          let broken: unknown;
+          try {
+            for await (const chunk of blob.body as AsyncIterable<Buffer>) {
+              await writer.write(chunk);
+              tracker.layerBytes(layer.digest, writer.offset);
+            }
+          } catch (err) {
+            blob.body.destroy();
+            if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+            if (err instanceof BerthError) throw err;
+            broken = err;
+          }
+          if (writer.offset >= layer.size && broken === undefined) break;
+          failures++;
+          if (failures >= this.policy.attempts) {
+            throw new BerthError(
+              'NETWORK',
+              `download of layer ${layer.digest} kept breaking off (${failures} times); ${writer.offset} of ${layer.size} bytes are kept for the next try`,
+              { digest: layer.digest, offset: writer.offset },
+            );
+          }
+          const delay = backoffDelay(this.policy, failures);
+          tracker.layerStatus(layer.digest, 'retrying', Math.ceil(delay / 1000));
+          try {
+            await this.policy.sleep(delay, signal);
+          } catch {
+            throw new BerthError('CANCELLED', 'cancelled');
+          }
+        }
+        tracker.layerStatus(layer.digest, 'verifying');
+      }
+      await writer.commit();
+    } catch (err) {
+      await writer.abort({ keep: true });
+      throw err;
+    }
+    tracker.layerStatus(layer.digest, 'indexing');
+    const decoded = await decodeLayer(store.openBlob(layer.digest), () => undefined);
+    if (decoded.diffId !== diffId) {
+      throw new BerthError(
+        'DIGEST_MISMATCH',
+        `layer ${layer.digest} unpacks to ${decoded.diffId}, but the image config lists ${diffId}; the image is refused`,
+        { digest: layer.digest, expected: diffId, actual: decoded.diffId },
+      );
+    }
+    return decoded.uncompressedSize;
+  }
+}
+
+function uniqueLayers(images: PlannedImage[]): Descriptor[] {
+  const seen = new Map<string, Descriptor>();
+  for (const image of images)
+    for (const l of image.manifest.parsed.layers) if (!seen.has(l.digest)) seen.set(l.digest, l);
+  return [...seen.values()];
+}
+
+function readConfig(
+  bytes: Buffer,
+  manifest: ImageManifest,
+  where: string,
+): { diffIds: string[]; platform: Platform } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new BerthError('MANIFEST_INVALID', `the config of ${where} is not a JSON object`);
+  }
+  const doc = parsed as {
+    rootfs?: { diff_ids?: unknown };
+    os?: unknown;
+    architecture?: unknown;
+    variant?: unknown;
+  };
+  const diffIds = doc.rootfs?.diff_ids;
+  if (
+    !Array.isArray(diffIds) ||
+    !diffIds.every((d) => typeof d === 'string') ||
+    diffIds.length !== manifest.layers.length
+  ) {
+    throw new BerthError(
+      'MANIFEST_INVALID',
+      `the config of ${where} lists ${Array.isArray(diffIds) ? diffIds.length : 0} diff IDs for ${manifest.layers.length} layers`,
+    );
+  }
+  const platform: Platform = {
+    os: typeof doc.os === 'string' ? doc.os : 'unknown',
+    architecture: typeof doc.architecture === 'string' ? doc.architecture : 'unknown',
+  };
+  if (typeof doc.variant === 'string' && doc.variant !== '') platform.variant = doc.variant;
+  return { diffIds, platform };
+}
+
+function platformMatches(have: Platform, wanted: Platform): boolean {
+  const h = normalizePlatform(have);
+  return compatiblePlatforms(wanted).some(
+    (t) =>
+      t.os === h.os &&
+      t.architecture === h.architecture &&
+      (have.variant === undefined || t.variant === h.variant),
+  );
+}
+
+/** Runs `work` over `items` with at most `limit` at once; the first failure is thrown after all settle. */
+async function runLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: unknown;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !failed) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed) throw firstError;
+}
