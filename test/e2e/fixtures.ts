@@ -1,12 +1,28 @@
 import { test as base } from '@playwright/test';
 import { launchHost, type Host, type HostKind } from './host';
+import { DetailsPage } from './pages/details-page';
+import { DiskPage } from './pages/disk-page';
 import { ImagesPage } from './pages/images-page';
+import { PrunePage } from './pages/prune-page';
 
 /** The e2e test object: a `host` per test, on the project's host kind, and page objects over it. */
-export const test = base.extend<{ hostKind: HostKind; host: Host; imagesPage: ImagesPage }>({
+export const test = base.extend<{
+  hostKind: HostKind;
+  /**
+   * Fills the store before the host starts; set with `test.use({ storeSeed: { prepare } })` (an object,
+   * since Playwright reads a bare function as a fixture).
+   */
+  storeSeed: { prepare: (storePath: string) => Promise<void> } | undefined;
+  host: Host;
+  imagesPage: ImagesPage;
+  detailsPage: DetailsPage;
+  diskPage: DiskPage;
+  prunePage: PrunePage;
+}>({
   hostKind: ['serve', { option: true }],
-  host: async ({ hostKind }, use) => {
-    const host = await launchHost(hostKind);
+  storeSeed: [undefined, { option: true }],
+  host: async ({ hostKind, storeSeed }, use) => {
+    const host = await launchHost(hostKind, storeSeed ? { prepareStore: storeSeed.prepare } : {});
     try {
       await use(host);
     } finally {
@@ -15,6 +31,15 @@ export const test = base.extend<{ hostKind: HostKind; host: Host; imagesPage: Im
   },
   imagesPage: async ({ host }, use) => {
     await use(new ImagesPage(host.page));
+  },
+  detailsPage: async ({ host }, use) => {
+    await use(new DetailsPage(host.page));
+  },
+  diskPage: async ({ host }, use) => {
+    await use(new DiskPage(host.page));
+  },
+  prunePage: async ({ host }, use) => {
+    await use(new PrunePage(host.page));
   },
 });
 

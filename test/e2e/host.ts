@@ -93,10 +93,17 @@ export async function startServeProcess(storePath: string): Promise<{ url: strin
   return { url, child };
 }
 
+/** What to do before the host starts. */
+export interface LaunchOptions {
+  /** Fills the fresh store before Berth opens it (e.g. with fixture images). */
+  prepareStore?: (storePath: string) => Promise<void>;
+}
+
 /** Launches a host of the given kind on a temporary store. */
-export async function launchHost(kind: HostKind): Promise<Host> {
+export async function launchHost(kind: HostKind, options: LaunchOptions = {}): Promise<Host> {
   const storePath = join(await mkdtemp(join(tmpdir(), 'berth-e2e-')), 'store');
   const cleanup = () => rm(dirname(storePath), { recursive: true, force: true });
+  await options.prepareStore?.(storePath);
   if (kind === 'electron') {
     const app: ElectronApplication = await _electron.launch({
       executablePath: electronBinary(),

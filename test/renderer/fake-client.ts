@@ -1,5 +1,6 @@
 import type {
   AppInfo,
+  ImageDetails,
   BerthClient,
   EventName,
   ImageSummary,
@@ -112,7 +113,86 @@ export class FakeClient implements BerthClient {
     'settings:update': (patch) => (this.settings = { ...this.settings, ...patch }),
     'app:info': () => this.app,
     'pull:cancel': () => ({ cancelled: true }),
+    'images:inspect': ({ image }) => structuredClone(this.inspectOf(image)),
+    'images:tag': ({ image, name }) => {
+      const target = this.mustFind(image);
+      const holder = this.images.find((i) => i.repoTags.includes(name));
+      if (holder === target) return { id: target.id, name };
+      if (holder)
+        this.setNames(
+          holder,
+          holder.repoTags.filter((n) => n !== name),
+        );
+      this.setNames(target, [...target.repoTags, name]);
+      return holder ? { id: target.id, name, movedFrom: holder.id } : { id: target.id, name };
+    },
+    'images:untag': ({ image, names }) => {
+      const target = this.mustFind(image);
+      const drop = names?.length ? names : [...target.repoTags];
+      for (const name of drop)
+        if (!target.repoTags.includes(name)) throw new BerthError('NOT_FOUND', `not named ${name}`);
+      this.setNames(
+        target,
+        target.repoTags.filter((n) => !drop.includes(n)),
+      );
+      return { id: target.id, removed: drop };
+    },
+    'images:remove': ({ image }) => {
+      const target = this.mustFind(image);
+      this.images = this.images.filter((i) => i !== target);
+      return { untagged: target.repoTags, deleted: [target.id], bytesFreed: target.size };
+    },
+    'images:prune': ({ all, dryRun }) => {
+      const victims = this.images.filter((i) => all === true || i.dangling);
+      if (dryRun !== true) this.images = this.images.filter((i) => !victims.includes(i));
+      return {
+        deleted: victims.map((i) => i.id),
+        bytesFreed: dryRun === true ? 0 : victims.reduce((sum, i) => sum + i.size, 0),
+      };
+    },
+    'store:df': () => ({
+      totalSize: this.images.reduce((sum, i) => sum + i.size, 0),
+      reclaimable: this.images.filter((i) => i.dangling).reduce((sum, i) => sum + i.size, 0),
+      images: this.images.map((i) => ({
+        id: i.id,
+        repoTags: i.repoTags,
+        size: i.size,
+        sharedSize: 0,
+        uniqueSize: i.size,
+      })),
+    }),
   };
+
+  /** Inspect answers by image ID; an image without one gets a plain document built from its summary. */
+  readonly details = new Map<string, Partial<ImageDetails>>();
+
+  private inspectOf(id: string): ImageDetails {
+    const image = this.mustFind(id);
+    return {
+      ...image,
+      manifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      env: [],
+      exposedPorts: [],
+      annotations: {},
+      layers: [],
+      diffIds: [],
+      history: [],
+      config: {},
+      manifest: {},
+      ...this.details.get(image.id),
+    };
+  }
+
+  private mustFind(query: string): ImageSummary {
+    const image = this.images.find((i) => i.id === query || i.repoTags.includes(query));
+    if (!image) throw new BerthError('NOT_FOUND', `no image ${query}`);
+    return image;
+  }
+
+  private setNames(image: ImageSummary, repoTags: string[]): void {
+    const next = { ...image, repoTags, dangling: repoTags.length === 0 };
+    this.images = this.images.map((i) => (i === image ? next : i));
+  }
 }
 
 /** A connection whose state the test sets by hand. */

@@ -44,7 +44,7 @@ describe('Images view', () => {
     expect(rows).toHaveLength(2);
     const first = rows.find((row) => row.dataset.imageId === alpine.id);
     if (!first) throw new Error('alpine row missing');
-    const cells = within(first).getAllByRole('cell');
+    const cells = within(first).getAllByRole('gridcell').slice(1);
     expect(cells[0]).toHaveProperty('textContent', 'alpine');
     expect(
       within(first)
@@ -73,7 +73,7 @@ describe('Images view', () => {
     const rows = await screen.findAllByTestId('image-row');
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.length).toBeLessThan(60);
-    expect(screen.getByRole('table', { name: 'Images' }).getAttribute('aria-rowcount')).toBe('2001');
+    expect(screen.getByRole('grid', { name: 'Images' }).getAttribute('aria-rowcount')).toBe('2001');
   });
 
   it('shows the empty state when the store has no images', async () => {
@@ -97,7 +97,7 @@ describe('Images view', () => {
     const search = screen.getByRole('searchbox', { name: 'Search images' });
     fireEvent.change(search, { target: { value: 'library/n' } });
     expect(
-      screen.getAllByTestId('image-row').map((row) => within(row).getAllByRole('cell')[0]?.textContent),
+      screen.getAllByTestId('image-row').map((row) => within(row).getAllByRole('gridcell')[1]?.textContent),
     ).toEqual(expect.arrayContaining(['nginx', 'node']));
     expect(screen.getAllByTestId('image-row')).toHaveLength(2);
     expect(screen.getByText('2 of 3')).toBeTruthy();
@@ -217,7 +217,7 @@ describe('Images table sorting', () => {
       screen
         .getAllByTestId('image-row')
         .sort((a, b) => Number(a.getAttribute('aria-rowindex')) - Number(b.getAttribute('aria-rowindex')))
-        .map((row) => within(row).getAllByRole('cell')[0]?.textContent);
+        .map((row) => within(row).getAllByRole('gridcell')[1]?.textContent);
 
     fireEvent.click(screen.getByRole('button', { name: 'Name' }));
     expect(names()).toEqual(['alpha', 'beta', 'gamma']);

@@ -2,7 +2,9 @@ import { useEffect } from 'react';
 import { useAppStore } from '../state/app-store-provider';
 import type { View } from '../state/ui-slice';
 import { ActivityView } from '../views/activity-view';
+import { DiskUsageView } from '../views/disk-usage-view';
 import { ImagesView } from '../views/images-view';
+import { PruneView } from '../views/prune-view';
 import { PullsView } from '../views/pulls-view';
 import { SettingsView } from '../views/settings-view';
 import { ErrorBoundary } from './error-boundary';
@@ -17,6 +19,10 @@ function CurrentView({ view }: { view: View }) {
       return <ImagesView />;
     case 'pulls':
       return <PullsView />;
+    case 'disk':
+      return <DiskUsageView />;
+    case 'prune':
+      return <PruneView />;
     case 'activity':
       return <ActivityView />;
     case 'settings':

@@ -52,6 +52,91 @@ const paths = {
       <path d="M12.5 1.5v3h-3" />
     </>
   ),
+  tag: (
+    <>
+      <path d="M1.8 8.6V2.5a.7.7 0 0 1 .7-.7h6.1l5.6 5.6a1 1 0 0 1 0 1.4l-4.8 4.8a1 1 0 0 1-1.4 0Z" />
+      <circle cx="5" cy="5" r="1.1" />
+    </>
+  ),
+  trash: (
+    <>
+      <path d="M2.5 4h11M6.5 4V2.5h3V4" />
+      <path d="M3.8 4l.7 9.2a1 1 0 0 0 1 .8h5a1 1 0 0 0 1-.8l.7-9.2" />
+      <path d="M6.6 7v4M9.4 7v4" />
+    </>
+  ),
+  copy: (
+    <>
+      <rect x="5.5" y="5.5" width="8" height="8" rx="1.5" />
+      <path d="M10.5 5.5V3.5a1 1 0 0 0-1-1h-6a1 1 0 0 0-1 1v6a1 1 0 0 0 1 1h2" />
+    </>
+  ),
+  check: <path d="m3 8.5 3.2 3L13 4.5" />,
+  chevronRight: <path d="m6 3.5 4.5 4.5L6 12.5" />,
+  chevronDown: <path d="M3.5 6 8 10.5 12.5 6" />,
+  plus: <path d="M8 3v10M3 8h10" />,
+  move: (
+    <>
+      <path d="M2 8h11" />
+      <path d="m9.5 4.5 3.5 3.5-3.5 3.5" />
+    </>
+  ),
+  info: (
+    <>
+      <circle cx="8" cy="8" r="6.2" />
+      <path d="M8 7.2v4M8 4.9v.2" />
+    </>
+  ),
+  disk: (
+    <>
+      <ellipse cx="8" cy="4" rx="5.8" ry="2.2" />
+      <path d="M2.2 4v8c0 1.2 2.6 2.2 5.8 2.2s5.8-1 5.8-2.2V4" />
+      <path d="M2.2 8c0 1.2 2.6 2.2 5.8 2.2s5.8-1 5.8-2.2" />
+    </>
+  ),
+  prune: (
+    <>
+      <path d="M10.8 1.8 7.4 8.6" />
+      <path d="M4.4 8.2h6.2l1.6 6H2.8Z" />
+      <path d="M6 14.2 6.8 11M9 14.2 8.9 11" />
+    </>
+  ),
+  group: (
+    <>
+      <path d="M2 3h5M2 8h12M2 13h12" />
+      <path d="M4.5 5.5 2 3l2.5 2.5" />
+      <path d="M9 3h5" />
+    </>
+  ),
+  undo: (
+    <>
+      <path d="M5 3 2 6l3 3" />
+      <path d="M2 6h7.5a4 4 0 0 1 0 8H6" />
+    </>
+  ),
+  grip: (
+    <>
+      <circle cx="6" cy="4" r=".6" />
+      <circle cx="10" cy="4" r=".6" />
+      <circle cx="6" cy="8" r=".6" />
+      <circle cx="10" cy="8" r=".6" />
+      <circle cx="6" cy="12" r=".6" />
+      <circle cx="10" cy="12" r=".6" />
+    </>
+  ),
+  more: (
+    <>
+      <circle cx="3.5" cy="8" r=".8" />
+      <circle cx="8" cy="8" r=".8" />
+      <circle cx="12.5" cy="8" r=".8" />
+    </>
+  ),
+  layers: (
+    <>
+      <path d="M8 1.8 14.2 5 8 8.2 1.8 5Z" />
+      <path d="m1.8 8 6.2 3.2L14.2 8" />
+    </>
+  ),
 } satisfies Record<string, ReactElement>;
 
 /** Names of the icons the app draws. */

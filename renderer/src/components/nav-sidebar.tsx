@@ -6,6 +6,8 @@ import { Icon, type IconName } from './icon';
 export const viewEntries: { view: View; title: string; icon: IconName }[] = [
   { view: 'images', title: 'Images', icon: 'images' },
   { view: 'pulls', title: 'Pulls', icon: 'pulls' },
+  { view: 'disk', title: 'Disk usage', icon: 'disk' },
+  { view: 'prune', title: 'Prune', icon: 'prune' },
   { view: 'activity', title: 'Activity', icon: 'activity' },
   { view: 'settings', title: 'Settings', icon: 'settings' },
 ];

@@ -11,14 +11,27 @@ export function loadEverything(store: AppStore): Promise<void> {
 }
 
 /**
- * The one place the renderer listens to the main process: store changes reload the image list, pull
+ * Refreshes what a store change can affect: the image list always; disk usage and a prune preview when a
+ * view has asked for them; the activity log when another process (the CLI) made the change, since main
+ * sends `activity:changed` only for its own changes.
+ */
+function onStoreChanged(store: AppStore, reason: string): void {
+  const s = store.getState();
+  void s.loadImages();
+  if (s.disk.status !== 'idle') void s.loadDiskUsage();
+  if (s.disk.preview && !s.disk.pruning) void s.previewPrune(s.disk.preview.options);
+  if (reason === 'external' && s.activity.status !== 'idle') void s.loadActivity();
+}
+
+/**
+ * The one place the renderer listens to the main process: store changes reload what they affect, pull
  * progress and activity fold into their slices, and connection changes are mirrored into the UI slice
  * (with a full reload when a lost connection comes back, since events sent meanwhile were missed).
  * Returns a function that stops listening.
  */
 export function subscribeToMain(store: AppStore, client: BerthClient, connection?: Connection): () => void {
   const stops = [
-    client.subscribe('store:changed', () => void store.getState().loadImages()),
+    client.subscribe('store:changed', ({ reason }) => onStoreChanged(store, reason)),
     client.subscribe('pull:progress', (progress) => store.getState().applyPullProgress(progress)),
     client.subscribe('activity:changed', (event) => store.getState().appendActivity(event)),
   ];

@@ -2,7 +2,7 @@ import type { ImageSummary } from '../../../shared/contract';
 import { formatPlatform } from '../../../shared/format';
 import { imageNames } from './image-names';
 import type { AppState } from './store';
-import type { ImageSort } from './ui-slice';
+import type { ImageFilters, ImageSort } from './ui-slice';
 
 function memoLast<A extends readonly unknown[], R>(compute: (...args: A) => R): (...args: A) => R {
   let lastArgs: A | undefined;
@@ -62,8 +62,38 @@ const sortValue = (image: ImageSummary, sort: ImageSort): string | number => {
   }
 };
 
+/** A label filter as typed (`key`, `key=value`, `!key`, `!key=value`) turned into a test. */
+export function labelTest(input: string): (labels: Record<string, string>) => boolean {
+  const text = input.trim();
+  if (text === '') return () => true;
+  const negated = text.startsWith('!');
+  const body = negated ? text.slice(1) : text;
+  const eq = body.indexOf('=');
+  const key = eq < 0 ? body : body.slice(0, eq);
+  const value = eq < 0 ? undefined : body.slice(eq + 1);
+  return (labels) => {
+    const has = Object.hasOwn(labels, key) && (value === undefined || labels[key] === value);
+    return negated ? !has : has;
+  };
+}
+
+const passesFilters = (
+  image: ImageSummary,
+  filters: ImageFilters,
+  label: (l: Record<string, string>) => boolean,
+) =>
+  (filters.dangling === 'any' || image.dangling === (filters.dangling === 'only')) &&
+  (!filters.inUse || image.inUse === true) &&
+  label(image.labels);
+
 const visibleIds = memoLast(
-  (byId: Record<string, ImageSummary>, order: string[], query: string, sort: ImageSort): string[] => {
+  (
+    byId: Record<string, ImageSummary>,
+    order: string[],
+    query: string,
+    sort: ImageSort,
+    filters: ImageFilters,
+  ): string[] => {
     const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
     let ids = order;
     if (terms.length > 0) {
@@ -71,6 +101,13 @@ const visibleIds = memoLast(
       ids = ids.filter((id) => {
         const entry = index.get(id);
         return entry !== undefined && terms.every((term) => matches(entry, term));
+      });
+    }
+    if (filters.dangling !== 'any' || filters.inUse || filters.label.trim() !== '') {
+      const label = labelTest(filters.label);
+      ids = ids.filter((id) => {
+        const image = byId[id];
+        return image !== undefined && passesFilters(image, filters, label);
       });
     }
     const keyed = ids.map((id, position) => {
@@ -88,11 +125,50 @@ const visibleIds = memoLast(
 );
 
 /**
- * IDs of the images the table shows, after search and sort; memoized on its inputs. Every whitespace-separated
- * term must match: anywhere in a name, label or platform, or as a prefix of the image ID or manifest digest.
+ * IDs of the images the table shows, after search, filters and sort; memoized on its inputs. Every
+ * whitespace-separated term must match: anywhere in a name, label or platform, or as a prefix of the image
+ * ID or manifest digest.
  */
 export const selectVisibleImageIds = (s: AppState): string[] =>
-  visibleIds(s.images.byId, s.images.order, s.ui.imageQuery, s.ui.imageSort);
+  visibleIds(s.images.byId, s.images.order, s.ui.imageQuery, s.ui.imageSort, s.ui.imageFilters);
+
+/** One line of the table: a repository heading (when grouping) or an image. */
+export type TableLine =
+  { kind: 'group'; repository: string; count: number; size: number } | { kind: 'image'; id: string };
+
+const tableLines = memoLast(
+  (ids: string[], byId: Record<string, ImageSummary>, grouped: boolean): TableLine[] => {
+    if (!grouped) return ids.map((id) => ({ kind: 'image', id }));
+    const groups = new Map<string, string[]>();
+    for (const id of ids) {
+      const image = byId[id];
+      if (!image) continue;
+      const repository = imageNames(image).repository;
+      const members = groups.get(repository);
+      if (members) members.push(id);
+      else groups.set(repository, [id]);
+    }
+    const names = [...groups.keys()].sort((a, b) =>
+      a === '<none>' ? 1 : b === '<none>' ? -1 : a < b ? -1 : a > b ? 1 : 0,
+    );
+    return names.flatMap((repository) => {
+      const members = groups.get(repository) ?? [];
+      const size = members.reduce((sum, id) => sum + (byId[id]?.size ?? 0), 0);
+      return [
+        { kind: 'group' as const, repository, count: members.length, size },
+        ...members.map((id) => ({ kind: 'image' as const, id })),
+      ];
+    });
+  },
+);
+
+/** The table's lines: the visible images, under a heading per repository when grouping is on. */
+export const selectTableLines = (s: AppState): TableLine[] =>
+  tableLines(selectVisibleImageIds(s), s.images.byId, s.ui.groupByRepository);
+
+/** True when any filter beyond the search is set. */
+export const selectFiltersActive = (s: AppState): boolean =>
+  s.ui.imageFilters.dangling !== 'any' || s.ui.imageFilters.inUse || s.ui.imageFilters.label.trim() !== '';
 
 /** How many images the store holds. */
 export const selectImageCount = (s: AppState): number => s.images.order.length;
@@ -104,5 +180,5 @@ const totalSize = memoLast((byId: Record<string, ImageSummary>) =>
 /** Sum of the listed images' sizes (shared layers counted once per image, as `docker images` does). */
 export const selectTotalSize = (s: AppState): number => totalSize(s.images.byId);
 
-/** How many images survive the search. */
+/** How many images survive the search and filters. */
 export const selectVisibleImageCount = (s: AppState): number => selectVisibleImageIds(s).length;

@@ -1,5 +1,6 @@
 import type { BerthClient, ImageSummary } from '../../../shared/contract';
 import { toWireError, type WireError } from '../../../shared/error';
+import { formatBytes } from '../../../shared/format';
 import { coalesce, type LoadStatus, type SliceCreator } from './slice';
 
 /** The image list, normalized: rows by image ID and the order the store listed them in. */
@@ -11,11 +12,13 @@ export interface ImagesState {
   error: WireError | null;
 }
 
-/** Images slice: the list and how to (re)load it. */
+/** Images slice: the list, how to (re)load it, and removing images. */
 export interface ImagesSlice {
   images: ImagesState;
-  /** Fetches the list; concurrent calls coalesce into one more fetch. */
+  /** Fetches the list; concurrent calls coalesce into one more fetch. Selection of gone images is dropped. */
   loadImages: () => Promise<void>;
+  /** Removes images by ID (with all their names), one after another; toasts what happened. */
+  removeImages: (ids: string[]) => Promise<void>;
 }
 
 /** Creates the images slice around `client`. */
@@ -29,7 +32,24 @@ export const createImagesSlice =
         const list = await client.invoke('images:list', {});
         const byId: Record<string, ImageSummary> = {};
         for (const image of list) byId[image.id] = image;
-        set({ images: { byId, order: list.map((image) => image.id), status: 'ready', error: null } });
+        set((s) => {
+          const selection = s.ui.selection.filter((id) => id in byId);
+          const ui =
+            selection.length === s.ui.selection.length &&
+            (s.ui.cursor === null || s.ui.cursor in byId) &&
+            (s.ui.detailsId === null || s.ui.detailsId in byId)
+              ? s.ui
+              : {
+                  ...s.ui,
+                  selection,
+                  cursor: s.ui.cursor !== null && s.ui.cursor in byId ? s.ui.cursor : null,
+                  detailsId: s.ui.detailsId !== null && s.ui.detailsId in byId ? s.ui.detailsId : null,
+                };
+          return {
+            images: { byId, order: list.map((image) => image.id), status: 'ready', error: null },
+            ui,
+          };
+        });
       } catch (err) {
         const error = toWireError(err);
         set((s) => ({
@@ -37,4 +57,24 @@ export const createImagesSlice =
         }));
       }
     }),
+    removeImages: async (ids) => {
+      let removed = 0;
+      let bytesFreed = 0;
+      for (const id of ids) {
+        try {
+          const result = await client.invoke('images:remove', { image: id, force: true });
+          removed += result.deleted.length;
+          bytesFreed += result.bytesFreed;
+        } catch (err) {
+          get().pushToast({ tone: 'error', title: 'Could not remove an image', error: toWireError(err) });
+        }
+      }
+      await get().loadImages();
+      if (removed > 0) {
+        get().pushToast({
+          tone: 'success',
+          title: `Removed ${removed} ${removed === 1 ? 'image' : 'images'}${bytesFreed > 0 ? ` · ${formatBytes(bytesFreed)} freed` : ''}`,
+        });
+      }
+    },
   });

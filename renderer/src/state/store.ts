@@ -1,13 +1,23 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BerthClient } from '../../../shared/contract';
 import { createActivitySlice, type ActivitySlice } from './activity-slice';
+import { createDetailsSlice, type DetailsSlice } from './details-slice';
+import { createDiskSlice, type DiskSlice } from './disk-slice';
 import { createImagesSlice, type ImagesSlice } from './images-slice';
 import { createPullsSlice, type PullsSlice } from './pulls-slice';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice';
+import { createTagsSlice, type TagsSlice } from './tags-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
 
 /** The whole renderer state: every slice's fields and actions side by side. */
-export type AppState = ImagesSlice & PullsSlice & SettingsSlice & ActivitySlice & UiSlice;
+export type AppState = ImagesSlice &
+  TagsSlice &
+  DetailsSlice &
+  DiskSlice &
+  PullsSlice &
+  SettingsSlice &
+  ActivitySlice &
+  UiSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
@@ -16,6 +26,9 @@ export type AppStore = StoreApi<AppState>;
 export function createAppStore(client: BerthClient): AppStore {
   return createStore<AppState>()((...a) => ({
     ...createImagesSlice(client)(...a),
+    ...createTagsSlice(client)(...a),
+    ...createDetailsSlice(client)(...a),
+    ...createDiskSlice(client)(...a),
     ...createPullsSlice(client)(...a),
     ...createSettingsSlice(client)(...a),
     ...createActivitySlice(client)(...a),

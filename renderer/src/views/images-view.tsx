@@ -1,12 +1,23 @@
 import { useEffect, useRef } from 'react';
 import { Icon } from '../components/icon';
-import { useAppStore } from '../state/app-store-provider';
-import { selectVisibleImageCount } from '../state/image-selectors';
+import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
+import { selectFiltersActive, selectVisibleImageCount } from '../state/image-selectors';
+import { noImageFilters, type ImageFilters } from '../state/ui-slice';
+import { ImageDetailsPanel } from './image-details';
+import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
+import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
+import { UntagZone } from './untag-zone';
 
 function PullButton() {
   return (
-    <button type="button" className="button button-primary" disabled title="Pulling arrives in a later build">
+    <button
+      type="button"
+      className="button button-primary"
+      disabled
+      data-testid="pull-button"
+      title="Pulling arrives in a later build"
+    >
       <Icon name="pulls" />
       Pull
     </button>
@@ -41,12 +52,120 @@ function SearchField() {
         onChange={(event) => setQuery(event.target.value)}
         onKeyDown={(event) => {
           if (event.key === 'Escape') setQuery('');
+          if (event.key === 'ArrowDown') {
+            event.preventDefault();
+            document.querySelector<HTMLElement>('[data-testid="images-grid"]')?.focus();
+          }
         }}
         spellCheck={false}
       />
       <kbd className="search-hint">/</kbd>
     </label>
   );
+}
+
+function FilterBar() {
+  const filters = useAppStore((s) => s.ui.imageFilters);
+  const set = useAppStore((s) => s.setImageFilters);
+  const grouped = useAppStore((s) => s.ui.groupByRepository);
+  const toggleGrouped = useAppStore((s) => s.toggleGroupByRepository);
+  const active = useAppStore(selectFiltersActive);
+  return (
+    <div className="filter-bar" role="group" aria-label="Filters">
+      <label className="filter-select">
+        <span className="visually-hidden">Dangling images</span>
+        <select
+          aria-label="Dangling images"
+          value={filters.dangling}
+          onChange={(event) => set({ dangling: event.target.value as ImageFilters['dangling'] })}
+        >
+          <option value="any">All images</option>
+          <option value="only">Dangling only</option>
+          <option value="hide">Hide dangling</option>
+        </select>
+      </label>
+      <button
+        type="button"
+        className={filters.inUse ? 'toggle active' : 'toggle'}
+        aria-pressed={filters.inUse}
+        title="Only images other images are built on"
+        onClick={() => set({ inUse: !filters.inUse })}
+      >
+        In use
+      </button>
+      <label className="label-filter">
+        <span className="label-filter-prefix">label</span>
+        <input
+          aria-label="Label filter"
+          placeholder="key or key=value"
+          value={filters.label}
+          spellCheck={false}
+          onChange={(event) => set({ label: event.target.value })}
+        />
+      </label>
+      {active && (
+        <button type="button" className="link-button" onClick={() => set(noImageFilters)}>
+          Clear filters
+        </button>
+      )}
+      <span className="toolbar-spacer" />
+      <button
+        type="button"
+        className={grouped ? 'toggle active' : 'toggle'}
+        aria-pressed={grouped}
+        onClick={toggleGrouped}
+      >
+        <Icon name="layers" />
+        Group by repository
+      </button>
+    </div>
+  );
+}
+
+function SelectionBar() {
+  const store = useAppStoreApi();
+  const selection = useAppStore((s) => s.ui.selection);
+  const detailsId = useAppStore((s) => s.ui.detailsId);
+  // A plain click selects the row it opens; the bar is for deliberate (multi-)selections.
+  if (selection.length === 0 || (selection.length === 1 && selection[0] === detailsId)) return null;
+  return (
+    <div className="selection-bar" role="region" aria-label="Selection" data-testid="selection-bar">
+      <strong>{selection.length} selected</strong>
+      <button
+        type="button"
+        className="button button-small button-danger"
+        onClick={() => store.getState().openDialog({ kind: 'remove', ids: selection })}
+      >
+        <Icon name="trash" />
+        Remove
+      </button>
+      <button
+        type="button"
+        className="button button-small"
+        disabled
+        title="Saving images to a tar arrives with the archive build"
+      >
+        Save…
+      </button>
+      <span className="toolbar-spacer" />
+      <button type="button" className="link-button" onClick={() => store.getState().setSelection([])}>
+        Clear selection
+      </button>
+    </div>
+  );
+}
+
+function ImagesDialogs() {
+  const dialog = useAppStore((s) => s.ui.dialog);
+  if (!dialog) return null;
+  switch (dialog.kind) {
+    case 'add-tag':
+      return <AddTagDialog image={dialog.image} />;
+    case 'move-tag':
+      return <MoveTagDialog image={dialog.image} name={dialog.name} copy={dialog.copy} />;
+    case 'remove':
+      return <RemoveImagesDialog ids={dialog.ids} />;
+  }
 }
 
 function LoadingRows() {
@@ -72,6 +191,8 @@ function ImagesBody() {
   const visible = useAppStore(selectVisibleImageCount);
   const query = useAppStore((s) => s.ui.imageQuery);
   const setQuery = useAppStore((s) => s.setImageQuery);
+  const filtersActive = useAppStore(selectFiltersActive);
+  const clearFilters = useAppStore((s) => s.setImageFilters);
   const reload = useAppStore((s) => s.loadImages);
 
   if (status === 'idle' || status === 'loading') return <LoadingRows />;
@@ -115,13 +236,21 @@ function ImagesBody() {
           </button>
         </div>
       )}
+      <SelectionBar />
       {visible === 0 ? (
         <div className="state-panel" data-testid="images-no-match">
           <Icon name="search" className="state-icon" />
-          <h2>No images match “{query}”</h2>
-          <button type="button" className="button" onClick={() => setQuery('')}>
-            Clear search
-          </button>
+          <h2>{query ? `No images match “${query}”` : 'No images match the filters'}</h2>
+          {query && (
+            <button type="button" className="button" onClick={() => setQuery('')}>
+              Clear search
+            </button>
+          )}
+          {filtersActive && (
+            <button type="button" className="button" onClick={() => clearFilters(noImageFilters)}>
+              Clear filters
+            </button>
+          )}
         </div>
       ) : (
         <ImagesTable />
@@ -130,24 +259,39 @@ function ImagesBody() {
   );
 }
 
-/** The Images view: search, pull and the image table, with loading, empty and error states. */
+/**
+ * The Images view: search, filters, grouping, pull and the image table with its details panel, context
+ * menus, tag dialogs and the Untag drop zone, with loading, empty and error states.
+ */
 export function ImagesView() {
   const count = useAppStore((s) => s.images.order.length);
   const visible = useAppStore(selectVisibleImageCount);
-  const query = useAppStore((s) => s.ui.imageQuery);
+  const narrowed = useAppStore((s) => s.ui.imageQuery !== '' || selectFiltersActive(s));
+  const details = useAppStore((s) => s.ui.detailsId !== null);
   return (
-    <section className="view images-view" data-testid="images-view" aria-labelledby="view-title">
-      <div className="toolbar">
-        <SearchField />
-        <span className="toolbar-count" aria-live="polite">
-          {query
-            ? `${visible.toLocaleString('en')} of ${count.toLocaleString('en')}`
-            : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
-        </span>
-        <span className="toolbar-spacer" />
-        <PullButton />
+    <section
+      className={details ? 'view images-view with-details' : 'view images-view'}
+      data-testid="images-view"
+      aria-labelledby="view-title"
+    >
+      <div className="images-main">
+        <div className="toolbar">
+          <SearchField />
+          <span className="toolbar-count" aria-live="polite">
+            {narrowed
+              ? `${visible.toLocaleString('en')} of ${count.toLocaleString('en')}`
+              : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
+          </span>
+          <span className="toolbar-spacer" />
+          <PullButton />
+        </div>
+        {count > 0 && <FilterBar />}
+        <ImagesBody />
+        <UntagZone />
       </div>
-      <ImagesBody />
+      <ImageDetailsPanel />
+      <ImagesMenu />
+      <ImagesDialogs />
     </section>
   );
 }
