@@ -4,7 +4,9 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'out', 'dist', 'release', 'test-results', 'playwright-report', 'bench/results'] },
+  {
+    ignores: ['node_modules', 'out', 'dist', 'release', 'test-results', 'playwright-report', 'bench/results'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,7 +30,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/electron/**', '**/renderer/**', 'electron', 'node:*', 'react'], message: 'shared/ is pure: no Node, DOM, electron or renderer imports.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/electron/**', '**/renderer/**', 'electron', 'node:*', 'react'],
+              message: 'shared/ is pure: no Node, DOM, electron or renderer imports.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -39,7 +48,14 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/electron/**', 'electron', 'node:*'], message: 'The renderer talks to main only through the contract client.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/electron/**', 'electron', 'node:*'],
+              message: 'The renderer talks to main only through the contract client.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -49,14 +65,27 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'Raw IPC lives only in electron/main.ts and electron/preload.ts.' }] },
+        {
+          paths: [
+            {
+              name: 'electron',
+              importNames: ['ipcMain', 'ipcRenderer'],
+              message: 'Raw IPC lives only in electron/main.ts and electron/preload.ts.',
+            },
+          ],
+        },
       ],
     },
   },
   {
     files: ['electron/core/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The core is plain Node; only the shell imports electron.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'The core is plain Node; only the shell imports electron.' }],
+        },
+      ],
     },
   },
 );

@@ -14,7 +14,7 @@ export function createBridge(ipc: IpcRendererLike): BerthBridge {
       if (!isOperation(name)) {
         return Promise.resolve({
           ok: false,
-          error: { code: "BAD_REQUEST", message: `unknown operation ${JSON.stringify(name)}` },
+          error: { code: 'BAD_REQUEST', message: `unknown operation ${JSON.stringify(name)}` },
         } as const);
       }
       return ipc.invoke(name, params) as ReturnType<BerthBridge['invoke']>;

@@ -19,7 +19,9 @@ export function globalOptions(command: Command): GlobalOptions {
 
 /** Prints a value as JSON (for `--json`) or as text lines. */
 export function print(options: GlobalOptions, value: unknown, text: () => string): void {
-  process.stdout.write(options.json ? JSON.stringify(value, null, 2) + '\n' : text() + (text().endsWith('\n') ? '' : '\n'));
+  process.stdout.write(
+    options.json ? JSON.stringify(value, null, 2) + '\n' : text() + (text().endsWith('\n') ? '' : '\n'),
+  );
 }
 
 /** Formats rows as a left-aligned table with a header, like `docker images`. */

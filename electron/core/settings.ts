@@ -14,7 +14,8 @@ export const defaultSettings: Settings = { parallelDownloads: 3, theme: 'system'
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
   if (env.BERTH_STORE) return env.BERTH_STORE;
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'berth', 'store');
-  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'berth', 'store');
+  if (platform === 'win32')
+    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'berth', 'store');
   const dataHome = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : undefined;
   return join(dataHome ?? join(homedir(), '.local', 'share'), 'berth', 'store');
 }
@@ -58,10 +59,16 @@ export async function updateSettings(file: string, patch: Partial<Settings>): Pr
 
 function validateSettings(s: Settings): Settings {
   if (!Number.isInteger(s.parallelDownloads) || s.parallelDownloads < 1 || s.parallelDownloads > 32) {
-    throw new BerthError('BAD_REQUEST', `parallelDownloads must be an integer from 1 to 32, got ${String(s.parallelDownloads)}`);
+    throw new BerthError(
+      'BAD_REQUEST',
+      `parallelDownloads must be an integer from 1 to 32, got ${String(s.parallelDownloads)}`,
+    );
   }
   if (!['light', 'dark', 'system'].includes(s.theme)) {
-    throw new BerthError('BAD_REQUEST', `theme must be light, dark or system, got ${JSON.stringify(s.theme)}`);
+    throw new BerthError(
+      'BAD_REQUEST',
+      `theme must be light, dark or system, got ${JSON.stringify(s.theme)}`,
+    );
   }
   return { parallelDownloads: s.parallelDownloads, theme: s.theme };
 }

@@ -5,7 +5,11 @@ import { isOperation, type Handlers, type Outcome } from '../../shared/contract'
  * Runs one contract call against the handlers and always resolves to an Outcome: unknown operation names
  * and malformed params become BAD_REQUEST, thrown errors become typed WireErrors. Both transports use it.
  */
-export async function dispatch(handlers: Handlers, name: unknown, params: unknown): Promise<Outcome<unknown>> {
+export async function dispatch(
+  handlers: Handlers,
+  name: unknown,
+  params: unknown,
+): Promise<Outcome<unknown>> {
   try {
     if (!isOperation(name)) throw new BerthError('BAD_REQUEST', `unknown operation ${JSON.stringify(name)}`);
     if (params === null || typeof params !== 'object' || Array.isArray(params)) {

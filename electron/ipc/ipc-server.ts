@@ -18,7 +18,10 @@ export function serveOverIpc(
   for (const name of operationNames) {
     ipc.handle(name, (event, params: unknown) => {
       if (!isTrustedSender(event)) {
-        return { ok: false, error: new BerthError('DENIED', `IPC call ${name} from an untrusted frame`).toWire() };
+        return {
+          ok: false,
+          error: new BerthError('DENIED', `IPC call ${name} from an untrusted frame`).toWire(),
+        };
       }
       return dispatch(handlers, name, params);
     });

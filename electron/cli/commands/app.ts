@@ -23,7 +23,10 @@ export function electronBinary(env: NodeJS.ProcessEnv = process.env): string | u
   if (relative && existsSync(join(dir, 'dist', relative))) return join(dir, 'dist', relative);
   if (env.ELECTRON_SKIP_BINARY_DOWNLOAD) return undefined;
   // One honest attempt at electron's own installer; on a machine without its download host it fails fast.
-  const install = spawnSync(process.execPath, [join(dir, 'install.js')], { stdio: 'ignore', timeout: 300_000 });
+  const install = spawnSync(process.execPath, [join(dir, 'install.js')], {
+    stdio: 'ignore',
+    timeout: 300_000,
+  });
   if (install.status !== 0 || !existsSync(pathFile)) return undefined;
   const installed = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
   return existsSync(installed) ? installed : undefined;

@@ -10,7 +10,8 @@ import { globalOptions } from '../program';
 /** Parses a TCP port argument. */
 export function parsePort(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (0-65535)`);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port number (0-65535)`);
   return port;
 }
 
