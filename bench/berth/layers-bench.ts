@@ -1,0 +1,61 @@
+// Layer explorer workloads run in-process against Berth's layer indexer; bundled and run by the harness.
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { readLayerIndex, writeLayerIndex } from '../../electron/core/layers/index-file';
+import { indexLayer } from '../../electron/core/layers/index-layer';
+import { viewLayer } from '../../electron/core/layers/merged-filesystem';
+import { searchLayers } from '../../electron/core/layers/search';
+
+async function time<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  const started = performance.now();
+  const result = await work();
+  return { ms: performance.now() - started, result };
+}
+
+/** Indexes each blob (expecting its DiffID) and writes the index files; returns per-layer times and counts. */
+async function index(out: string, pairs: string[]): Promise<object> {
+  await mkdir(out, { recursive: true });
+  const layers: object[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const blob = pairs[i] as string;
+    const diffId = pairs[i + 1] as string;
+    const run = await time(() =>
+      indexLayer(createReadStream(blob, { highWaterMark: 1 << 20 }), { expectedDiffId: diffId }),
+    );
+    await writeLayerIndex(join(out, `${i / 2}.index`), run.result);
+    layers.push({
+      ms: run.ms,
+      entries: run.result.entries.length,
+      uncompressedSize: run.result.uncompressedSize,
+    });
+  }
+  return { layers };
+}
+
+/** Opens the merged tree of the top layer from index files on disk, as the explorer does when an image is opened. */
+async function open(dir: string, count: number): Promise<object> {
+  const source = { count, load: (layer: number) => readLayerIndex(join(dir, `${layer}.index`)) };
+  const run = await time(() => viewLayer(source, count - 1));
+  return { ms: run.ms, rootChildren: run.result.merged.children?.length ?? 0 };
+}
+
+/** Searches a glob across every layer of an image. */
+async function search(dir: string, count: number, glob: string): Promise<object> {
+  const source = { count, load: (layer: number) => readLayerIndex(join(dir, `${layer}.index`)) };
+  const run = await time(() => searchLayers(source, { glob }, { limit: 1_000_000 }));
+  return { ms: run.ms, hits: run.result.hits.length };
+}
+
+const [step, dir, ...rest] = process.argv.slice(2);
+if (dir === undefined) throw new Error('usage: layers-bench index|open|search DIR ...');
+const steps: Record<string, () => Promise<object>> = {
+  index: () => index(dir, rest),
+  open: () => open(dir, Number(rest[0])),
+  search: () => search(dir, Number(rest[0]), rest[1] ?? '*.so'),
+};
+const run = step === undefined ? undefined : steps[step];
+if (!run) throw new Error(`unknown step ${step}`);
+const result = await run();
+process.stdout.write(JSON.stringify({ ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 }) + '\n');

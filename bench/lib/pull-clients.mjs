@@ -1,0 +1,129 @@
+// The clients a pull is measured with: Berth's CLI, skopeo, podman, and the gzip -dc | sha256sum floor.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runTimed } from './measure.mjs';
+
+/** Unmounts what a killed podman left mounted under `dir` (its overlay home is a bind mount), deepest first. */
+export async function unmountUnder(dir) {
+  const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+  const points = mounts
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) spawnSync('umount', [point]);
+}
+
+async function removeTree(dir) {
+  await unmountUnder(dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Runs a client's pull of `ref` into `context` under GNU time. */
+export function pullWith(client, context, ref, tag, options) {
+  const { command, args, env, cwd } = client.command(context, ref, tag);
+  return runTimed(command, args, { ...options, env, cwd });
+}
+
+/** `skopeo copy docker://… oci:<fresh dir>`: download and verify, no unpacking. */
+export function skopeoClient() {
+  return {
+    name: 'skopeo',
+    async prepare(scratch) {
+      const dir = await mkdtemp(join(scratch, 'skopeo-'));
+      return { dir, layout: `oci:${join(dir, 'oci')}` };
+    },
+    command: (context, ref, tag) => ({
+      command: 'skopeo',
+      args: ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `${context.layout}:${tag}`],
+    }),
+    cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/** `podman pull` into a throwaway storage root (overlay driver, what a root user gets by default). */
+export function podmanClient(driver = 'overlay') {
+  return {
+    name: 'podman',
+    async prepare(scratch) {
+      const dir = await mkdtemp(join(scratch, 'podman-'));
+      await mkdir(join(dir, 'tmp'));
+      return { dir };
+    },
+    command: (context, ref) => ({
+      command: 'podman',
+      args: [
+        '--root',
+        join(context.dir, 'root'),
+        '--runroot',
+        join(context.dir, 'run'),
+        '--storage-driver',
+        driver,
+        '--events-backend',
+        'none',
+        'pull',
+        '-q',
+        '--tls-verify=false',
+        ref,
+      ],
+      env: { ...process.env, TMPDIR: join(context.dir, 'tmp') },
+    }),
+    cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/** `berth --store <fresh dir> pull REF` through the built CLI. */
+export function berthClient(repoRoot, pullFlags) {
+  return {
+    name: 'berth',
+    async prepare(scratch) {
+      const dir = await mkdtemp(join(scratch, 'berth-'));
+      return { dir, store: join(dir, 'store') };
+    },
+    command: (context, ref) => ({
+      command: process.execPath,
+      args: [join(repoRoot, 'bin', 'berth'), '--store', context.store, 'pull', ...pullFlags, ref],
+      cwd: repoRoot,
+    }),
+    cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/** The pull engine (electron/core/pull) in a fresh Node process, bundled from bench/berth/pull-bench.ts: `berth pull` before the CLI has it. */
+export function berthEngineClient(repoRoot, bundleFile) {
+  return {
+    name: 'berth',
+    async prepare(scratch) {
+      const dir = await mkdtemp(join(scratch, 'berth-'));
+      return { dir, store: join(dir, 'store') };
+    },
+    command: (context, ref) => ({
+      command: process.execPath,
+      args: [bundleFile, context.store, ref],
+      cwd: repoRoot,
+    }),
+    cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/**
+ * The floor for this work on this machine: every layer blob through `gzip -dc | sha256sum`, all at once
+ * (both cores busy). Checks each printed hash against the layer's DiffID so the floor did the real work.
+ */
+export async function decompressFloor(blobFiles, diffIds, options) {
+  const script = 'for f in "$@"; do (gzip -dc "$f" | sha256sum) & done; wait';
+  const result = await runTimed('sh', ['-c', script, 'sh', ...blobFiles], options);
+  const printed = result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => `sha256:${line.split(/\s+/)[0]}`)
+    .sort();
+  const expected = [...diffIds].sort();
+  if (JSON.stringify(printed) !== JSON.stringify(expected)) {
+    throw new Error(
+      `gzip -dc | sha256sum printed ${printed.join(', ')}, expected DiffIDs ${expected.join(', ')}`,
+    );
+  }
+  return result;
+}

@@ -1,0 +1,139 @@
+// Measures the images table through `berth serve` in Chromium (Playwright): launch to interactive, first paint
+// of the table, and scrolling to its last row. Times come from the page's own clock (performance.now()).
+/* global window, document, getComputedStyle, requestAnimationFrame -- functions passed to page.evaluate run in Chromium */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { chromium } from '@playwright/test';
+
+/** Chromium flags for a closed network and a root user. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Records, in page time, when the first image row is in the DOM and the frame after it was painted. */
+const FIRST_ROW_SCRIPT = `(() => {
+  const found = () => {
+    if (window.__berthFirstRow !== undefined || !document.querySelector('[data-testid="image-row"]')) return false;
+    window.__berthFirstRow = performance.now();
+    requestAnimationFrame(() => setTimeout(() => { window.__berthFirstPaint = performance.now(); }, 0));
+    return true;
+  };
+  new MutationObserver((_, observer) => { if (found()) observer.disconnect(); })
+    .observe(document, { childList: true, subtree: true });
+})();`;
+
+async function startServe(repoRoot, store) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'berth'), '--store', store, 'serve'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth serve printed no URL:\n${output}`)), 60_000);
+    const onData = (chunk) => {
+      output += chunk.toString('utf8');
+      const match = /(http:\/\/\S+\?token=\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth serve exited ${code}:\n${output}`));
+    });
+  });
+  return { child, url, started };
+}
+
+async function stopServe(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * One cold run: start `berth serve` on `store`, open it in a fresh page, wait for the first row, then scroll
+ * the table to the end and wait for the row with the last `aria-rowindex`. Resolves times in milliseconds.
+ */
+export async function probeImagesTable({
+  repoRoot,
+  store,
+  expectedRows,
+  chromiumPath = '/usr/bin/chromium',
+}) {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  let serve;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.addInitScript(FIRST_ROW_SCRIPT);
+    serve = await startServe(repoRoot, store);
+    await page.goto(serve.url);
+    await page.waitForFunction(() => window.__berthFirstPaint !== undefined, undefined, { timeout: 60_000 });
+    const launchMs = performance.now() - serve.started;
+    const { firstRowMs, firstPaintMs, rowCount, lastRowIndex } = await page.evaluate(() => {
+      const grid =
+        document.querySelector('[aria-rowcount][data-total]') ?? document.querySelector('[aria-rowcount]');
+      return {
+        firstRowMs: window.__berthFirstRow,
+        firstPaintMs: window.__berthFirstPaint,
+        rowCount: Number(
+          grid?.getAttribute('data-total') ?? Number(grid?.getAttribute('aria-rowcount') ?? 0) - 1,
+        ),
+        lastRowIndex: Number(grid?.getAttribute('aria-rowcount') ?? 0),
+      };
+    });
+    if (rowCount !== expectedRows)
+      throw new Error(`the images table has ${rowCount} images, expected ${expectedRows}`);
+    const scrollMs = await page.evaluate(
+      (last) =>
+        new Promise((resolve, reject) => {
+          const rows = document.querySelector('[data-testid="image-row"]');
+          let scroller = rows?.parentElement ?? null;
+          while (
+            scroller &&
+            !(
+              scroller.scrollHeight > scroller.clientHeight &&
+              getComputedStyle(scroller).overflowY !== 'visible'
+            )
+          ) {
+            scroller = scroller.parentElement;
+          }
+          if (!scroller) {
+            reject(new Error('no scrolling container around the image rows'));
+            return;
+          }
+          const started = performance.now();
+          scroller.scrollTop = scroller.scrollHeight;
+          const check = () => {
+            if (document.querySelector(`[role="row"][aria-rowindex="${last}"]`)) {
+              requestAnimationFrame(() => resolve(performance.now() - started));
+            } else if (performance.now() - started > 30_000) {
+              reject(new Error(`row ${last} never appeared after scrolling to the end`));
+            } else {
+              requestAnimationFrame(check);
+            }
+          };
+          check();
+        }),
+      lastRowIndex,
+    );
+    return { launchMs, firstRowMs, firstPaintMs, scrollMs, rowCount };
+  } finally {
+    if (serve) await stopServe(serve.child);
+    await browser.close();
+  }
+}
