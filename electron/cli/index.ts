@@ -4,6 +4,8 @@ import { registerApp } from './commands/app';
 import { registerImages } from './commands/images';
 import { registerTagging } from './commands/tag';
 import { registerMaintenance } from './commands/fsck';
+import { registerPull } from './commands/pull';
+import { registerRegistry } from './commands/registry';
 import { version } from '../version';
 
 const program = createProgram(version, [
@@ -12,5 +14,7 @@ const program = createProgram(version, [
   registerImages,
   registerTagging,
   registerMaintenance,
+  registerPull,
+  registerRegistry,
 ]);
 process.exitCode = await run(program, process.argv);

@@ -62,7 +62,8 @@ export async function run(program: Command, argv: string[]): Promise<number> {
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`berth: ${message}\n`);
-    if (err instanceof BerthError && err.code === 'BAD_REQUEST') return exitCode.usage;
+    if (err instanceof BerthError && (err.code === 'BAD_REQUEST' || err.code === 'INVALID_REFERENCE'))
+      return exitCode.usage;
     return exitCode.failed;
   }
 }

@@ -1,5 +1,7 @@
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
-import { BerthError } from '../../shared/error';
+import { Puller } from '../core/pull/pull';
+import { PullTasks } from '../core/pull/tasks';
+import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
 
@@ -12,14 +14,14 @@ export interface HandlerContext {
   emit: Emit;
   /** The image store; when absent the handlers open the one at `storePath` on first use. */
   imageStore?: ImageStore;
+  /** How registries are reached; when absent the user's registries.conf, certs.d and auth files are read. */
+  registryEnvironment?: RegistryEnvironment;
 }
-
-const notYet = (what: string) => () =>
-  Promise.reject(new BerthError('UNSUPPORTED', `${what} is not available in this build yet`));
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
 export function createHandlers(ctx: HandlerContext): Handlers {
   const images = storeFor(ctx);
+  const pulls = pullsFor(ctx, images);
   return {
     'app:info': () =>
       Promise.resolve({
@@ -45,9 +47,18 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'store:df': async () => (await images()).df(),
     'store:fsck': async ({ repair }) => (await images()).fsck(repair === undefined ? {} : { repair }),
     'events:list': async (params) => (await images()).events(params),
-    'pull:start': notYet('pulling'),
-    'pull:cancel': notYet('pulling'),
-    'pull:list': () => Promise.resolve([]),
+    'pull:start': ({ reference, platform, policy }) =>
+      new Promise((resolve) =>
+        resolve({
+          pullId: pulls.start({
+            reference,
+            ...(platform === undefined ? {} : { platform }),
+            ...(policy === undefined ? {} : { policy }),
+          }),
+        }),
+      ),
+    'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
+    'pull:list': () => Promise.resolve(pulls.list()),
   };
 }
 
@@ -76,6 +87,35 @@ function storeFor(ctx: HandlerContext): () => Promise<ImageStore> {
         throw err;
       },
     ));
+}
+
+/**
+ * The context's background pulls. The Puller and its RegistryPool are made on the first pull, with the
+ * settings' `parallelDownloads` of that moment; each progress snapshot goes out as `pull:progress`.
+ */
+function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullTasks {
+  let making: Promise<Puller> | undefined;
+  const make = async (): Promise<Puller> => {
+    const [store, environment, settings] = await Promise.all([
+      images(),
+      ctx.registryEnvironment ?? loadRegistryEnvironment(),
+      readSettings(ctx.settingsFile),
+    ]);
+    return new Puller({
+      store,
+      registries: new RegistryPool(environment),
+      conf: environment.conf,
+      parallel: settings.parallelDownloads,
+    });
+  };
+  return new PullTasks(
+    () =>
+      (making ??= make().catch((err: unknown) => {
+        making = undefined;
+        throw err;
+      })),
+    (progress) => ctx.emit('pull:progress', progress),
+  );
 }
 
 /** Node's arch names mapped to the OCI/Go names registries use. */

@@ -5,6 +5,7 @@ import { formatBytes, formatRelativeTime } from '../../../shared/format';
 import { familiarName, parseReference } from '../../../shared/reference';
 import { displayId, ImageStore } from '../../core/store/image-store';
 import { globalOptions, print, table } from '../program';
+import { inspectRemoteReference } from './registry';
 
 /** Opens the store the global options name. */
 export function openStore(command: Command): Promise<ImageStore> {
@@ -140,7 +141,18 @@ export function registerImages(program: Command): void {
     .command('inspect')
     .description('show everything about images, as JSON')
     .argument('<image...>', 'name, ID or ID prefix')
-    .action(async (queries: string[], _opts: unknown, command: Command) => {
+    .option('--remote', 'inspect the image in its registry instead, without pulling it')
+    .option(
+      '--platform <os/arch[/variant]>',
+      'with --remote: platform to inspect from a multi-platform image',
+    )
+    .action(async (queries: string[], opts: { remote?: boolean; platform?: string }, command: Command) => {
+      if (opts.remote === true) {
+        const remote = [];
+        for (const query of queries) remote.push(await inspectRemoteReference(query, opts.platform));
+        process.stdout.write(JSON.stringify(remote, null, 2) + '\n');
+        return;
+      }
       const store = await openStore(command);
       const details = [];
       for (const query of queries) details.push(await store.inspect(query));
