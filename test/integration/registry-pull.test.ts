@@ -18,6 +18,7 @@ import { ImageStore } from '../../electron/core/store/image-store';
 import type { PullProgress } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { readLayerIndex } from '../../electron/core/layers/index-file';
 import {
   buildImage,
   buildIndex,
@@ -209,6 +210,15 @@ describe('pull from the real registry', () => {
       expect(bytes.every((b, i) => i === 0 || b >= (bytes[i - 1] as number))).toBe(true);
     }
     expect(events.length).toBeLessThan(200);
+
+    // The layer explorer's file index was written during the pull, one per layer, from the verified blob.
+    for (const [i, layer] of five.layers.entries()) {
+      const index = await readLayerIndex(
+        join(store.paths.layerIndexes, `${layer.digest.slice('sha256:'.length)}.idx`),
+      );
+      expect(index.diffId).toBe(layer.diffId);
+      expect(index.entries.map((e) => [e.path, e.size])).toEqual([[`layer-${i}.bin`, 64 * 1024 * (i + 1)]]);
+    }
   });
 
   it('skips what the store has: `missing` does no network call, `always` downloads no layer again', async () => {

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Platform, PullProgress } from '../../../shared/contract';
 import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
 import { formatReference, repositoryOf } from '../../../shared/reference';
-import { decodeLayer } from '../layers/layer-stream';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { indexLayer } from '../layers/index-layer';
+import { writeLayerIndex } from '../layers/index-file';
+import { parseDigest } from '../../../shared/digest';
 import type { RegistriesConf } from '../reference/registries-conf';
 import { pullSources, type PullSource } from '../reference/registry-rules';
 import { resolveShortName, type ShortNameCandidate } from '../reference/short-name';
@@ -480,14 +484,24 @@ export class Puller {
       throw err;
     }
     tracker.layerStatus(layer.digest, 'indexing');
-    const decoded = await decodeLayer(store.openBlob(layer.digest), () => undefined);
-    if (decoded.diffId !== diffId) {
-      throw new BerthError(
-        'DIGEST_MISMATCH',
-        `layer ${layer.digest} unpacks to ${decoded.diffId}, but the image config lists ${diffId}; the image is refused`,
-        { digest: layer.digest, expected: diffId, actual: decoded.diffId },
-      );
+    // One pass over the verified blob checks the diff ID and builds the layer explorer's file index.
+    let index: Awaited<ReturnType<typeof indexLayer>>;
+    try {
+      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: diffId });
+    } catch (err) {
+      if (err instanceof BerthError && err.code === 'DIGEST_MISMATCH') {
+        throw new BerthError(
+          'DIGEST_MISMATCH',
+          `layer ${layer.digest} unpacks to ${String(err.detail?.actual)}, but the image config lists ${diffId}; the image is refused`,
+          { digest: layer.digest, expected: diffId, actual: err.detail?.actual },
+        );
+      }
+      throw err;
     }
+    const { hex } = parseDigest(layer.digest);
+    await mkdir(store.paths.layerIndexes, { recursive: true });
+    await writeLayerIndex(join(store.paths.layerIndexes, `${hex}.idx`), index);
+    const decoded = index;
     return decoded.uncompressedSize;
   }
 }

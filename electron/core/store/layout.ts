@@ -59,6 +59,8 @@ export interface LayoutPaths {
   images: string;
   summaries: string;
   events: string;
+  /** Per-layer file indexes, one compact file per layer digest, rebuilt from the blob when missing. */
+  layerIndexes: string;
 }
 
 /** The paths of a store rooted at `root`. */
@@ -75,6 +77,7 @@ export function layoutPaths(root: string): LayoutPaths {
     images: join(berth, 'images.json'),
     summaries: join(berth, 'summaries.json'),
     events: join(berth, 'events.jsonl'),
+    layerIndexes: join(berth, 'layer-indexes'),
   };
 }
 
