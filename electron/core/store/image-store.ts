@@ -552,8 +552,12 @@ export class ImageStore {
    * Deletes blobs no entry reaches, under the lock. Blobs younger than `graceMs` are kept: a pull may
    * have ingested them and not committed its image yet.
    */
-  async gc(options: { graceMs?: number } = {}): Promise<{ deleted: string[]; bytesFreed: number }> {
+  async gc(
+    options: { graceMs?: number; ingestGraceMs?: number } = {},
+  ): Promise<{ deleted: string[]; bytesFreed: number }> {
     const grace = options.graceMs ?? 60 * 60_000;
+    // Partial downloads stay resumable for a day; a writer touches its file as it goes, so live ones are fresh.
+    const ingestGrace = options.ingestGraceMs ?? 24 * 60 * 60_000;
     return this.mutate(async (snap) => {
       const reachable = this.reachable(snap);
       const deleted: string[] = [];
@@ -563,6 +567,7 @@ export class ImageStore {
         bytesFreed += await this.deleteBlob(blob.digest);
         deleted.push(blob.digest);
       }
+      bytesFreed += await this.sweepDerived(Date.now() - ingestGrace);
       return {
         events:
           deleted.length > 0
@@ -978,6 +983,30 @@ export class ImageStore {
     if (!info) return 0;
     await unlink(file).catch(ignoreMissing);
     return info.size;
+  }
+
+  /**
+   * Deletes ingest files untouched since `ingestBefore` and layer indexes whose blob is gone; both are
+   * derived data, so nothing a user holds is lost. Returns the bytes freed.
+   */
+  private async sweepDerived(ingestBefore: number): Promise<number> {
+    let freed = 0;
+    for (const file of (await readdir(this.paths.ingest).catch(ignoreMissing)) ?? []) {
+      const path = join(this.paths.ingest, file);
+      const info = await stat(path).catch(ignoreMissing);
+      if (info?.isFile() && info.mtimeMs < ingestBefore) {
+        await rm(path, { force: true });
+        freed += info.size;
+      }
+    }
+    for (const file of (await readdir(this.paths.layerIndexes).catch(ignoreMissing)) ?? []) {
+      const hex = /^([0-9a-f]{64})\.idx$/.exec(file)?.[1];
+      if (hex === undefined || (await this.hasBlob(`sha256:${hex}`))) continue;
+      const path = join(this.paths.layerIndexes, file);
+      freed += (await stat(path).catch(ignoreMissing))?.size ?? 0;
+      await rm(path, { force: true });
+    }
+    return freed;
   }
 
   private async listBlobs(): Promise<{ digest: string; size: number; mtimeMs: number }[]> {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../electron/core/store/image-store';
@@ -159,6 +159,27 @@ describe('fsck and gc', () => {
     const report = await store.fsck();
     expect(report.clean).toBe(false);
     expect(report.problems[0]).toContain('index.json is not valid JSON');
+  });
+
+  it('gc clears partial downloads untouched for a day and layer indexes whose blob is gone', async () => {
+    await addImage(store, smallImage('a'), ['a']);
+    const ingest = join(root, '.berth', 'ingest');
+    const indexes = join(root, '.berth', 'layer-indexes');
+    await mkdir(ingest, { recursive: true });
+    await mkdir(indexes, { recursive: true });
+    const stale = join(ingest, `sha256-${'1'.repeat(64)}`);
+    const fresh = join(ingest, `sha256-${'2'.repeat(64)}`);
+    await writeFile(stale, 'partial-old');
+    await writeFile(fresh, 'partial-new');
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    await utimes(stale, dayAgo, dayAgo);
+    const kept = smallImage('a').layers[0]!.digest.slice('sha256:'.length);
+    await writeFile(join(indexes, `${kept}.idx`), 'index of a stored layer');
+    await writeFile(join(indexes, `${'3'.repeat(64)}.idx`), 'orphan');
+    const result = await store.gc();
+    expect(result.bytesFreed).toBe('partial-old'.length + 'orphan'.length);
+    expect((await readdir(ingest)).sort()).toEqual([`sha256-${'2'.repeat(64)}`]);
+    expect(await readdir(indexes)).toEqual([`${kept}.idx`]);
   });
 
   it('gc deletes unreferenced blobs older than the grace period only', async () => {
