@@ -1,3 +1,4 @@
+import { hostPlatform } from '../core/registry/platform';
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
 import { Puller } from '../core/pull/pull';
 import { PullTasks } from '../core/pull/tasks';
@@ -28,10 +29,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
         version: ctx.version,
         storePath: ctx.storePath,
         host: ctx.host,
-        platform: {
-          os: process.platform === 'win32' ? 'windows' : process.platform,
-          architecture: goArch(process.arch),
-        },
+        platform: hostPlatform(),
       }),
     'settings:get': () => readSettings(ctx.settingsFile),
     'settings:update': (patch) => updateSettings(ctx.settingsFile, patch),
@@ -116,17 +114,4 @@ function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullT
       })),
     (progress) => ctx.emit('pull:progress', progress),
   );
-}
-
-/** Node's arch names mapped to the OCI/Go names registries use. */
-export function goArch(arch: string): string {
-  const map: Record<string, string> = {
-    x64: 'amd64',
-    ia32: '386',
-    arm64: 'arm64',
-    arm: 'arm',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-  };
-  return map[arch] ?? arch;
 }

@@ -37,6 +37,7 @@ import {
   type IndexBlob,
 } from './image-facts';
 import { BlobWriter, type IngestExpectation } from './ingest';
+import { hostPlatform } from '../registry/platform';
 import {
   blobFile,
   ignoreMissing,
@@ -172,7 +173,7 @@ export class ImageStore {
     private readonly options: ImageStoreOptions,
   ) {
     this.lock = new StoreLock(paths.lock, options.lock);
-    this.platform = options.platform ?? { os: 'linux', architecture: hostArch() };
+    this.platform = options.platform ?? { os: 'linux', architecture: hostPlatform().architecture };
   }
 
   /** Opens the store at `root`, creating a layout there if none exists (an existing layout is adopted). */
@@ -1208,16 +1209,4 @@ function processAlive(pid: number): boolean {
 
 function now(): string {
   return new Date().toISOString();
-}
-
-function hostArch(): string {
-  const map: Record<string, string> = {
-    x64: 'amd64',
-    ia32: '386',
-    arm64: 'arm64',
-    arm: 'arm',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-  };
-  return map[process.arch] ?? process.arch;
 }
