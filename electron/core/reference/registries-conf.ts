@@ -21,6 +21,8 @@ export interface RegistryEntry {
   /** Where the registry really is: the prefix is replaced by this (defaults to the prefix). */
   location: string;
   insecure: boolean;
+  /** `insecure = false` written out: the user wants TLS verified here, even on loopback. */
+  secure: boolean;
   blocked: boolean;
   mirrors: RegistryMirror[];
 }
@@ -161,7 +163,14 @@ export function parseRegistriesConf(text: string, file = 'registries.conf'): Reg
     if (v1Search.length > 0) out.unqualifiedSearchRegistries = v1Search;
     out.insecureRegistries.push(...listOf('insecure'));
     for (const location of listOf('block')) {
-      out.registries.push({ prefix: location, location, insecure: false, blocked: true, mirrors: [] });
+      out.registries.push({
+        prefix: location,
+        location,
+        insecure: false,
+        secure: false,
+        blocked: true,
+        mirrors: [],
+      });
     }
   }
   return out;
@@ -216,6 +225,7 @@ function registryEntry(value: unknown, file: string): RegistryEntry {
     prefix,
     location,
     insecure: optionalBoolean(t.insecure, 'registry.insecure', file) ?? false,
+    secure: optionalBoolean(t.insecure, 'registry.insecure', file) === false,
     blocked: optionalBoolean(t.blocked, 'registry.blocked', file) ?? false,
     mirrors,
   };

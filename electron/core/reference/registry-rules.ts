@@ -80,10 +80,13 @@ export function pullSources(conf: RegistriesConf, ref: Reference): PullSource[] 
 /**
  * True when `registry` (`host[:port]`) may use plain HTTP or skip TLS verification: loopback
  * (`localhost`, 127.0.0.0/8, ::1) always, plus `[[registry]] insecure = true` locations and the extra
- * `host[:port]` entries and CIDRs in `conf.insecureRegistries` (CRI-O's rule).
+ * `host[:port]` entries and CIDRs in `conf.insecureRegistries` (CRI-O's rule). A `[[registry]]` whose
+ * location says `insecure = false` outright is always verified.
  */
 export function isInsecureRegistry(conf: RegistriesConf, registry: string): boolean {
   const { hostname } = splitHostPort(registry);
+  // An explicit `insecure = false` beats the loopback default: the user asked for verified TLS there.
+  if (conf.registries.some((e) => e.secure && e.location !== '' && hostOf(e.location) === registry)) return false;
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
   const loopback = new BlockList();
   loopback.addSubnet('127.0.0.0', 8, 'ipv4');

@@ -6,6 +6,7 @@ import {
   defaultRegistriesConfPaths,
   emptyRegistriesConf,
   loadRegistriesConf,
+  mergeRegistriesConf,
   parseRegistriesConf,
   type RegistriesConf,
 } from '../../../electron/core/reference/registries-conf';
@@ -99,7 +100,14 @@ describe('parseRegistriesConf', () => {
     expect(v1.unqualifiedSearchRegistries).toEqual(['a.example']);
     expect(v1.insecureRegistries).toEqual(['b.example:5000', '10.0.0.0/8']);
     expect(v1.registries).toEqual([
-      { prefix: 'c.example', location: 'c.example', insecure: false, blocked: true, mirrors: [] },
+      {
+        prefix: 'c.example',
+        location: 'c.example',
+        insecure: false,
+        secure: false,
+        blocked: true,
+        mirrors: [],
+      },
     ]);
   });
 
@@ -307,5 +315,18 @@ describe('registry rules', () => {
     expect(isInsecureRegistry(cidr, 'reg.lan:5000')).toBe(true);
     expect(isInsecureRegistry(cidr, 'reg.lan:6000')).toBe(false);
     expect(isInsecureRegistry(cidr, 'other.lan:1234')).toBe(true);
+  });
+
+  it('verifies TLS on a loopback registry whose [[registry]] says insecure = false outright', () => {
+    const conf = emptyRegistriesConf();
+    mergeRegistriesConf(
+      conf,
+      parseRegistriesConf(
+        '[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = false\n[[registry]]\nlocation = "127.0.0.1:6000"\n',
+      ),
+    );
+    expect(isInsecureRegistry(conf, '127.0.0.1:5000')).toBe(false);
+    expect(isInsecureRegistry(conf, '127.0.0.1:6000')).toBe(true);
+    expect(isInsecureRegistry(conf, '127.0.0.1:7000')).toBe(true);
   });
 });
