@@ -86,7 +86,8 @@ export function pullSources(conf: RegistriesConf, ref: Reference): PullSource[] 
 export function isInsecureRegistry(conf: RegistriesConf, registry: string): boolean {
   const { hostname } = splitHostPort(registry);
   // An explicit `insecure = false` beats the loopback default: the user asked for verified TLS there.
-  if (conf.registries.some((e) => e.secure && e.location !== '' && hostOf(e.location) === registry)) return false;
+  if (conf.registries.some((e) => e.secure && e.location !== '' && hostOf(e.location) === registry))
+    return false;
   if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
   const loopback = new BlockList();
   loopback.addSubnet('127.0.0.0', 8, 'ipv4');
