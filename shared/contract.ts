@@ -141,9 +141,11 @@ export type LayerStatus =
   | 'exists'
   | 'failed';
 
-/** A throttled snapshot of one pull's progress. */
+/** A throttled snapshot of one pull's (or push's) progress; pushes share the stream and the task list. */
 export interface PullProgress {
   pullId: string;
+  /** `push` for a push (then `reference` is the destination); absent for a pull. */
+  kind?: 'pull' | 'push';
   reference: string;
   state: 'resolving' | 'running' | 'complete' | 'failed' | 'cancelled';
   layers: {
@@ -222,6 +224,7 @@ export const operations = {
   >(),
   'pull:cancel': op<{ pullId: string }, { cancelled: boolean }>(),
   'pull:list': op<Empty, PullProgress[]>(),
+  'push:start': op<{ image: string; destination?: string }, { pullId: string }>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

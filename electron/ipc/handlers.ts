@@ -5,6 +5,7 @@ import { PullTasks } from '../core/pull/tasks';
 import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
+import { pushStarter } from './push-tasks';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -23,6 +24,7 @@ export interface HandlerContext {
 export function createHandlers(ctx: HandlerContext): Handlers {
   const images = storeFor(ctx);
   const pulls = pullsFor(ctx, images);
+  const startPush = pushStarter(ctx, images, pulls);
   return {
     'app:info': () =>
       Promise.resolve({
@@ -57,6 +59,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       ),
     'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
     'pull:list': () => Promise.resolve(pulls.list()),
+    'push:start': async ({ image, destination }) => ({ pullId: await startPush(image, destination) }),
   };
 }
 

@@ -102,6 +102,7 @@ function failingHandlers(): Handlers {
     'pull:start': unused,
     'pull:cancel': unused,
     'pull:list': unused,
+    'push:start': unused,
   };
 }
 

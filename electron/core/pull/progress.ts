@@ -26,9 +26,11 @@ export class PullTracker {
     private readonly emit: (progress: PullProgress) => void,
     private readonly now: () => number = Date.now,
     private readonly intervalMs = progressIntervalMs,
+    kind: 'pull' | 'push' = 'pull',
   ) {
     this.progress = {
       pullId,
+      ...(kind === 'push' ? { kind } : {}),
       reference,
       state: 'resolving',
       layers: [],
@@ -73,12 +75,13 @@ export class PullTracker {
     this.changed();
   }
 
-  /** Sets how many bytes of a layer are held; only growth while `downloading` counts toward the speed. */
+  /** Sets how many bytes of a layer are held (or sent); only growth while moving counts toward the speed. */
   layerBytes(digest: string, done: number): void {
     const layer = this.layer(digest);
     if (!layer) return;
     const next = Math.min(done, layer.total);
-    if (layer.status === 'downloading' && next > layer.done) this.moved += next - layer.done;
+    const moving = layer.status === 'downloading' || layer.status === 'uploading';
+    if (moving && next > layer.done) this.moved += next - layer.done;
     layer.done = next;
     this.recount();
     this.changed();

@@ -27,13 +27,29 @@ export class PullTasks {
   /** Starts a pull in the background and returns its id; a reference that does not parse throws at once. */
   start(request: Omit<PullRequest, 'signal' | 'onProgress' | 'pullId'>): string {
     parseReference(request.reference);
+    return this.run(request.reference, 'pull', async (pullId, signal, onProgress) => {
+      const puller = await this.puller();
+      await puller.pull({ ...request, pullId, signal, onProgress });
+    });
+  }
+
+  /**
+   * Runs any transfer (a push) as a task of this list: same ids, progress stream, cancel and listing.
+   * `work` must report its progress through `onProgress` with the id it is given.
+   */
+  run(
+    reference: string,
+    kind: 'pull' | 'push',
+    work: (pullId: string, signal: AbortSignal, onProgress: (p: PullProgress) => void) => Promise<void>,
+  ): string {
     const pullId = randomUUID();
     const controller = new AbortController();
     const task: PullTask = {
       controller,
       latest: {
         pullId,
-        reference: request.reference,
+        ...(kind === 'push' ? { kind } : {}),
+        reference,
         state: 'resolving',
         layers: [],
         done: 0,
@@ -45,8 +61,7 @@ export class PullTasks {
       task.latest = progress;
       this.emit(progress);
     };
-    void this.puller()
-      .then((puller) => puller.pull({ ...request, pullId, signal: controller.signal, onProgress: report }))
+    void work(pullId, controller.signal, report)
       .catch((err: unknown) => {
         if (task.latest.state !== 'failed' && task.latest.state !== 'cancelled') {
           report({
@@ -64,7 +79,7 @@ export class PullTasks {
   /** Aborts a running pull; false when it already ended. */
   cancel(pullId: string): boolean {
     const task = this.tasks.get(pullId);
-    if (!task) throw new BerthError('NOT_FOUND', `no pull with id ${pullId}`);
+    if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
     if (!running(task.latest) || task.controller.signal.aborted) return false;
     task.controller.abort();
     return true;

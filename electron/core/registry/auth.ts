@@ -17,7 +17,7 @@ interface CachedToken {
 /** Where a bearer token is asked for and what it must cover. */
 export interface TokenRequest {
   challenge: AuthChallenge;
-  /** `repository:NAME:pull` and the like; undefined for a bare login check. */
+  /** `repository:NAME:pull` and the like, several separated by spaces; undefined for a bare login check. */
   scope?: string;
   credentials?: RegistryCredentials;
   /** The registry was reached over https, so an http realm is refused. */
@@ -76,7 +76,7 @@ export class TokenCache {
       );
     }
     const service = req.challenge.params.service;
-    const scopes = req.scope === undefined ? [] : [req.scope];
+    const scopes = req.scope === undefined ? [] : req.scope.split(' ').filter((s) => s !== '');
     const creds = req.credentials;
     const headers: Record<string, string> = { accept: 'application/json' };
     let response;
@@ -181,6 +181,11 @@ export class TokenCache {
 /** Scope for pulling from a repository. */
 export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
+}
+
+/** Scope for pushing to a repository, plus pulling from each repository blobs may be mounted from. */
+export function pushScope(repository: string, mountFrom: string[] = []): string {
+  return [`repository:${repository}:pull,push`, ...mountFrom.map(pullScope)].join(' ');
 }
 
 function cacheKey(req: TokenRequest): string {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { digestProblem, isDigest } from '../../../shared/digest';
 import { BerthError, type ErrorCode } from '../../../shared/error';
 import { isTag, parseReference } from '../../../shared/reference';
@@ -91,6 +91,23 @@ export interface BlobResponse {
   contentLength?: number;
   /** Size of the whole blob, when declared. */
   totalSize?: number;
+}
+
+/** One call of the push side of the API (see RegistryClient.call). */
+export interface ApiCall {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  /** Makes the body afresh for each attempt (a stream cannot be sent twice). */
+  body?: () => string | Buffer | Readable;
+  /** Token scope, e.g. pushScope(repository). */
+  scope: string;
+  /** Statuses handed to `consume` rather than mapped to errors. */
+  extraOk?: number[];
+  /** False: one attempt; a transient failure is thrown as TransientError for the caller to resume. */
+  retry?: boolean;
+  /** What the call is about, for messages. */
+  what: string;
+  repository: string;
 }
 
 interface Endpoint {
@@ -535,47 +552,89 @@ export class RegistryClient {
     return all;
   }
 
+  /**
+   * Sends one call of the push side of the API (uploads, mounts, manifest PUTs) with the same discovery,
+   * auth, error mapping and (unless `retry` is false) retries as the pull side. `path` may carry a query
+   * and may be an absolute upload URL the registry handed out.
+   */
+  async call<T>(
+    path: string,
+    init: ApiCall,
+    options: CallOptions,
+    consume: (response: RawResponse) => Promise<T>,
+  ): Promise<T> {
+    return this.request(
+      path,
+      {
+        method: init.method,
+        headers: init.headers ?? {},
+        scope: init.scope,
+        ...(init.body ? { body: init.body } : {}),
+        ...(init.extraOk ? { extraOk: init.extraOk } : {}),
+        ...(init.retry === false ? { retry: false } : {}),
+      },
+      { what: init.what, repository: init.repository },
+      options,
+      consume,
+    );
+  }
+
+  /** The credentials this client would send for `repository`, if any are configured. */
+  async credentialsOf(repository: string): Promise<RegistryCredentials | undefined> {
+    return this.credentialsFor(repository);
+  }
+
   /** Runs one API call with discovery, auth (refreshing once on 401), retries and error mapping. */
   private async request<T>(
     path: string,
-    init: { method: 'GET' | 'HEAD'; headers: Record<string, string>; scope?: string; extraOk?: number[] },
+    init: {
+      method: ApiCall['method'];
+      headers: Record<string, string>;
+      scope?: string;
+      extraOk?: number[];
+      body?: () => string | Buffer | Readable;
+      retry?: boolean;
+    },
     ctx: Context,
     options: CallOptions,
     consume: (response: RawResponse) => Promise<T>,
   ): Promise<T> {
-    return withRetry(
-      this.policy,
-      async () => {
-        const endpoint = await this.discover(options.signal);
-        const url = new URL(path, endpoint.base);
-        const creds = await this.credentialsFor(ctx.repository);
-        const send = async (fresh: boolean): Promise<RawResponse> => {
-          const auth = await this.authorization(endpoint, init.scope, creds, fresh, options.signal);
-          return this.transport.send(url, {
+    const attempt = async (): Promise<T> => {
+      const endpoint = await this.discover(options.signal);
+      const url = new URL(path, endpoint.base);
+      const creds = await this.credentialsFor(ctx.repository);
+      const send = async (fresh: boolean): Promise<RawResponse> => {
+        const auth = await this.authorization(endpoint, init.scope, creds, fresh, options.signal);
+        const body = init.body?.();
+        try {
+          return await this.transport.send(url, {
             method: init.method,
             headers: { ...init.headers, ...auth },
             authHost: endpoint.base.host,
+            ...(body !== undefined ? { body } : {}),
             ...(options.signal ? { signal: options.signal } : {}),
           });
-        };
-        let response = await send(false);
+        } finally {
+          if (body instanceof Readable && !body.readableEnded) body.destroy();
+        }
+      };
+      let response = await send(false);
+      if (response.status === 401) {
+        const challenges = parseWwwAuthenticate(response.headers['www-authenticate']);
+        await discard(response.body);
+        if (challenges.length > 0) endpoint.challenges = challenges;
+        response = await send(true);
         if (response.status === 401) {
-          const challenges = parseWwwAuthenticate(response.headers['www-authenticate']);
           await discard(response.body);
-          if (challenges.length > 0) endpoint.challenges = challenges;
-          response = await send(true);
-          if (response.status === 401) {
-            await discard(response.body);
-            throw this.unauthorized(creds !== undefined, ctx.repository);
-          }
+          throw this.unauthorized(creds !== undefined, ctx.repository);
         }
-        if ((response.status >= 200 && response.status < 300) || init.extraOk?.includes(response.status)) {
-          return consume(response);
-        }
-        throw await this.responseError(response, ctx);
-      },
-      options,
-    );
+      }
+      if ((response.status >= 200 && response.status < 300) || init.extraOk?.includes(response.status)) {
+        return consume(response);
+      }
+      throw await this.responseError(response, ctx);
+    };
+    return init.retry === false ? attempt() : withRetry(this.policy, attempt, options);
   }
 
   /** The endpoint (scheme and auth challenges), found once by pinging `/v2/` and then shared. */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { BerthError } from '../../../shared/error';
@@ -57,9 +58,10 @@ export interface TransportOptions {
 
 /** What one request sends; `authHost` is the only `host[:port]` the Authorization header may reach. */
 export interface SendOptions {
-  method: 'GET' | 'HEAD' | 'POST';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
-  body?: string;
+  /** A stream body is sent once: a redirect that would resend it is refused. */
+  body?: string | Buffer | Readable;
   authHost?: string;
   signal?: AbortSignal;
 }
@@ -182,6 +184,12 @@ export class RegistryTransport {
         return { status: response.statusCode, headers: response.headers, body: response.body, url: current };
       }
       await discard(response.body);
+      if (body instanceof Readable && response.statusCode !== 303) {
+        body.destroy();
+        throw new BerthError('NETWORK', `${current.host} redirected an upload, which cannot be resent`, {
+          url: loggable(current),
+        });
+      }
       if (hop >= maxRedirects) {
         throw new BerthError(
           'NETWORK',

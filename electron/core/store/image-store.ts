@@ -948,11 +948,10 @@ export class ImageStore {
       const snap = await this.snapshot({ fresh: true });
       const change = await body(snap);
       let result = change.result;
-      if (change.doc && change.doc !== snap.catalog.doc) {
-        await writeAtomic(this.paths.index, serializeIndex(change.doc));
-        this.ownIndexKey = await this.indexKey();
-      }
+      const docChanged = change.doc !== undefined && change.doc !== snap.catalog.doc;
+      if (change.doc && docChanged) await writeAtomic(this.paths.index, serializeIndex(change.doc));
       if (change.records) await writeAtomic(this.paths.images, JSON.stringify(change.records));
+      if (docChanged || change.records) this.ownIndexKey = await this.indexKey();
       if (change.removed?.length) {
         const after = await this.snapshot({ fresh: true });
         const bytesFreed = await this.deleteUnreachable(after, change.removed, change.removedTops ?? []);
@@ -1120,9 +1119,15 @@ export class ImageStore {
     }
   }
 
+  /** Identifies one state of index.json and images.json (records such as RepoDigests change alone). */
   private async indexKey(): Promise<string> {
-    const info = await stat(this.paths.index, { bigint: true }).catch(ignoreMissing);
-    return info ? `${info.ino}:${info.mtimeNs}:${info.size}` : 'missing';
+    const keys = await Promise.all(
+      [this.paths.index, this.paths.images].map(async (file) => {
+        const info = await stat(file, { bigint: true }).catch(ignoreMissing);
+        return info ? `${info.ino}:${info.mtimeNs}:${info.size}` : 'missing';
+      }),
+    );
+    return keys.join('|');
   }
 }
 
