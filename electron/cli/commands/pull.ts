@@ -17,7 +17,7 @@ function shortDigest(digest: string): string {
 }
 
 /** Prints one line per layer status change: the display when stdout is not a terminal. */
-function plainProgress(): (progress: PullProgress) => void {
+export function plainProgress(): (progress: PullProgress) => void {
   const seen = new Map<string, LayerStatus>();
   return (progress) => {
     for (const layer of progress.layers) {
@@ -30,7 +30,7 @@ function plainProgress(): (progress: PullProgress) => void {
 }
 
 /** A live bar per layer on a terminal; `stop` clears the timer so the process can exit. */
-function liveProgress(): { update: (progress: PullProgress) => void; stop: () => void } {
+export function liveProgress(): { update: (progress: PullProgress) => void; stop: () => void } {
   const bars = new MultiBar(
     {
       format: '{layer} {bar} {status} {done}/{size}',
