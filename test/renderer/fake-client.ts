@@ -113,6 +113,7 @@ export class FakeClient implements BerthClient {
     'settings:update': (patch) => (this.settings = { ...this.settings, ...patch }),
     'app:info': () => this.app,
     'pull:cancel': () => ({ cancelled: true }),
+    'push:start': () => ({ pullId: `push-${this.callsTo('push:start')}` }),
     'images:inspect': ({ image }) => structuredClone(this.inspectOf(image)),
     'images:tag': ({ image, name }) => {
       const target = this.mustFind(image);

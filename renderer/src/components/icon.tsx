@@ -137,6 +137,13 @@ const paths = {
       <path d="m1.8 8 6.2 3.2L14.2 8" />
     </>
   ),
+  upload: (
+    <>
+      <path d="M8 10.5V2" />
+      <path d="M4.5 5.5 8 2l3.5 3.5" />
+      <path d="M2.5 13.5h11" />
+    </>
+  ),
 } satisfies Record<string, ReactElement>;
 
 /** Names of the icons the app draws. */

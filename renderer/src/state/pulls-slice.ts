@@ -17,6 +17,8 @@ export interface PullsSlice {
   loadPulls: () => Promise<void>;
   /** Asks main to cancel a pull; the outcome arrives as progress. */
   cancelPull: (pullId: string) => Promise<void>;
+  /** Starts a push of `image` to `destination`; its progress arrives on the same stream as pulls. */
+  startPush: (image: string, destination: string) => Promise<void>;
 }
 
 /** Creates the pulls slice around `client`. */
@@ -46,6 +48,14 @@ export const createPullsSlice =
         await client.invoke('pull:cancel', { pullId });
       } catch (err) {
         get().pushToast({ tone: 'error', title: 'Could not cancel the pull', error: toWireError(err) });
+      }
+    },
+    startPush: async (image, destination) => {
+      try {
+        await client.invoke('push:start', { image, destination });
+        get().pushToast({ tone: 'info', title: `Pushing to ${destination}` });
+      } catch (err) {
+        get().pushToast({ tone: 'error', title: 'Could not start the push', error: toWireError(err) });
       }
     },
   });

@@ -69,6 +69,15 @@ export function ImageDetailsPanel() {
         <button
           type="button"
           className="icon-button"
+          aria-label="Push image"
+          title="Push…"
+          onClick={() => store.getState().openDialog({ kind: 'push', image: image.id })}
+        >
+          <Icon name="upload" />
+        </button>
+        <button
+          type="button"
+          className="icon-button"
           aria-label="Close details"
           onClick={() => store.getState().openDetails(null)}
         >

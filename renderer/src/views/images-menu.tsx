@@ -71,6 +71,11 @@ export function ImagesMenu() {
                 })),
               ]
             : []),
+          {
+            label: 'Push…',
+            icon: 'upload',
+            onSelect: () => s().openDialog({ kind: 'push', image: image.id }),
+          },
           { kind: 'separator' },
           {
             label: 'Remove image…',

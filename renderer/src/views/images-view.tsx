@@ -7,6 +7,7 @@ import { ImageDetailsPanel } from './image-details';
 import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
 import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
+import { PushDialog } from './push-dialog';
 import { UntagZone } from './untag-zone';
 
 function PullButton() {
@@ -165,6 +166,8 @@ function ImagesDialogs() {
       return <MoveTagDialog image={dialog.image} name={dialog.name} copy={dialog.copy} />;
     case 'remove':
       return <RemoveImagesDialog ids={dialog.ids} />;
+    case 'push':
+      return <PushDialog image={dialog.image} />;
   }
 }
 

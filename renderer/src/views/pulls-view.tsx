@@ -16,13 +16,21 @@ function PullCard({ pullId }: { pullId: string }) {
   const cancel = useAppStore((s) => s.cancelPull);
   if (!pull) return null;
   const active = pull.state === 'resolving' || pull.state === 'running';
+  const push = pull.kind === 'push';
+  const label = push && pull.state === 'running' ? 'Uploading' : stateLabels[pull.state];
   const percent = pull.total > 0 ? Math.min(100, (pull.done / pull.total) * 100) : 0;
   const finishedLayers = pull.layers.filter((l) => l.status === 'complete' || l.status === 'exists').length;
   return (
-    <li className={`pull-card pull-${pull.state}`} data-testid="pull-task" data-pull-id={pull.pullId}>
+    <li
+      className={`pull-card pull-${pull.state}`}
+      data-testid="pull-task"
+      data-pull-id={pull.pullId}
+      data-kind={pull.kind ?? 'pull'}
+    >
       <div className="pull-head">
+        {push && <span className="badge">Push</span>}
         <span className="pull-reference mono">{pull.reference}</span>
-        <span className={`badge badge-${pull.state}`}>{stateLabels[pull.state]}</span>
+        <span className={`badge badge-${pull.state}`}>{label}</span>
         <span className="toolbar-spacer" />
         {active && (
           <button type="button" className="button button-small" onClick={() => void cancel(pull.pullId)}>
@@ -46,7 +54,7 @@ function PullCard({ pullId }: { pullId: string }) {
             {formatBytes(pull.done)} of {formatBytes(pull.total)}
           </span>
           <span>
-            {finishedLayers}/{pull.layers.length} layers
+            {finishedLayers}/{pull.layers.length} {push ? 'blobs' : 'layers'}
           </span>
           {active && pull.bytesPerSecond > 0 && <span>{formatRate(pull.bytesPerSecond)}</span>}
           {active && pull.etaSeconds !== undefined && <span>{formatDuration(pull.etaSeconds)} left</span>}
