@@ -269,6 +269,45 @@ describe('push to the real registry', () => {
     );
   });
 
+  it('pushes only its own platform manifest when the other platforms of its index are not in the store', async () => {
+    const { pusher } = await pulled(`${proxy.host}/berth/multi:latest`);
+    const amd64 = multi.children[0]!;
+    const destination = `${plainProxy.host}/multi/single:1`;
+    const { outcome } = await push(pusher, `${proxy.host}/berth/multi:latest`, destination);
+    expect(outcome).toMatchObject({ digest: amd64.digest, indexSkipped: multi.digest });
+    expect(outcome.manifests).toEqual([{ digest: amd64.digest, mediaType: amd64.mediaType }]);
+    const raw = await skopeoRaw(`${plain.host}/multi/single:1`);
+    expect((raw.config as { digest: string }).digest).toBe(amd64.configDigest);
+  });
+
+  it('cancels a running push and leaves the image as it was', async () => {
+    const { pusher, store } = await pulled(`${proxy.host}/berth/big:1`, false, { progressIntervalMs: 0 });
+    const before = await store.list();
+    plainProxy.clear();
+    plainProxy.add({
+      method: 'PUT',
+      path: /\/blobs\/uploads\//,
+      times: 100,
+      fault: { kind: 'status', status: 503 },
+    });
+    const controller = new AbortController();
+    const events: PullProgress[] = [];
+    const pushing = pusher.push({
+      image: `${proxy.host}/berth/big:1`,
+      destination: `${plainProxy.host}/cancelled:1`,
+      signal: controller.signal,
+      onProgress: (p) => {
+        events.push(p);
+        if (p.layers.some((l) => l.status === 'retrying')) controller.abort();
+      },
+    });
+    const err = await failure(pushing);
+    plainProxy.clear();
+    expect(err.code).toBe('CANCELLED');
+    expect(events.at(-1)?.state).toBe('cancelled');
+    expect(await store.list()).toEqual(before);
+  });
+
   it('retries 503s on POST, PUT and PATCH, and resumes a failed closing PUT from the reported Range', async () => {
     const { pusher, imageId } = await pulled(`${proxy.host}/berth/big:1`, false, {
       chunkThreshold: 1 * mib,
