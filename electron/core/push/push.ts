@@ -175,24 +175,24 @@ export class Pusher {
     const inner = new AbortController();
     const onAbort = (): void => inner.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    let results: BlobPushStatus[];
-    try {
-      results = await Promise.all(
-        plan.blobs.map((blob) =>
-          limit(async () => {
-            try {
-              return await this.pushBlob(target, blob, tracker, inner.signal);
-            } catch (err) {
-              inner.abort();
-              throw err;
-            }
-          }),
-        ),
-      );
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
+    // Every upload settles before the push ends; the first failure stops the rest and is what is thrown.
+    let firstError: Error | undefined;
+    const results = await Promise.all(
+      plan.blobs.map((blob) =>
+        limit(async (): Promise<BlobPushStatus | undefined> => {
+          if (inner.signal.aborted) return undefined;
+          try {
+            return await this.pushBlob(target, blob, tracker, inner.signal);
+          } catch (err) {
+            firstError ??= err instanceof Error ? err : new BerthError('INTERNAL', String(err));
+            inner.abort();
+            return undefined;
+          }
+        }),
+      ),
+    ).finally(() => signal.removeEventListener('abort', onAbort));
     if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+    if (firstError !== undefined) throw firstError;
 
     for (const child of plan.children) await this.putManifest(target, child.digest, child, signal);
     await this.putManifest(target, destination.tag ?? 'latest', plan.top, signal);
