@@ -5,6 +5,7 @@ import { PullTasks } from '../core/pull/tasks';
 import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
+import { createRegistryHandlers } from './registry-handlers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -57,6 +58,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       ),
     'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
     'pull:list': () => Promise.resolve(pulls.list()),
+    'pull:retry': ({ pullId }) => new Promise((resolve) => resolve({ pullId: pulls.retry(pullId) })),
+    ...createRegistryHandlers(ctx.registryEnvironment, images),
   };
 }
 

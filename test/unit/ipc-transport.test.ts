@@ -102,6 +102,14 @@ function failingHandlers(): Handlers {
     'pull:start': unused,
     'pull:cancel': unused,
     'pull:list': unused,
+    'pull:retry': unused,
+    'reference:resolve': unused,
+    'remote:tags': unused,
+    'remote:inspect': unused,
+    'registries:list': unused,
+    'registries:login': unused,
+    'registries:logout': unused,
+    'images:check-update': unused,
   };
 }
 

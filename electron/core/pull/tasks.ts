@@ -7,8 +7,12 @@ import type { Puller, PullRequest } from './pull';
 /** Finished pulls kept for `pull:list`, newest last. */
 const keepFinished = 20;
 
+/** What a pull task was asked to do, kept so it can be retried. */
+export type PullTaskRequest = Omit<PullRequest, 'signal' | 'onProgress' | 'pullId'>;
+
 interface PullTask {
   controller: AbortController;
+  request: PullTaskRequest;
   latest: PullProgress;
 }
 
@@ -25,12 +29,31 @@ export class PullTasks {
   ) {}
 
   /** Starts a pull in the background and returns its id; a reference that does not parse throws at once. */
-  start(request: Omit<PullRequest, 'signal' | 'onProgress' | 'pullId'>): string {
+  start(request: PullTaskRequest): string {
     parseReference(request.reference);
     const pullId = randomUUID();
+    this.run(pullId, request);
+    return pullId;
+  }
+
+  /**
+   * Runs a failed or cancelled pull again under the same id, with the request it was started with; blobs
+   * already verified are not fetched again. CONFLICT while it is still running.
+   */
+  retry(pullId: string): string {
+    const task = this.tasks.get(pullId);
+    if (!task) throw new BerthError('NOT_FOUND', `no pull with id ${pullId}`);
+    if (running(task.latest)) throw new BerthError('CONFLICT', `pull ${pullId} is still running`);
+    this.run(pullId, task.request);
+    this.emit(structuredClone(this.tasks.get(pullId)?.latest ?? task.latest));
+    return pullId;
+  }
+
+  private run(pullId: string, request: PullTaskRequest): void {
     const controller = new AbortController();
     const task: PullTask = {
       controller,
+      request,
       latest: {
         pullId,
         reference: request.reference,
@@ -45,6 +68,8 @@ export class PullTasks {
       task.latest = progress;
       this.emit(progress);
     };
+    this.tasks.delete(pullId);
+    this.tasks.set(pullId, task);
     void this.puller()
       .then((puller) => puller.pull({ ...request, pullId, signal: controller.signal, onProgress: report }))
       .catch((err: unknown) => {
@@ -57,8 +82,6 @@ export class PullTasks {
         }
       })
       .finally(() => this.trim());
-    this.tasks.set(pullId, task);
-    return pullId;
   }
 
   /** Aborts a running pull; false when it already ended. */
