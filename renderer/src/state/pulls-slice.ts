@@ -54,7 +54,12 @@ export const createPullsSlice =
       }));
       const finished = progress.state === 'complete' && (before === undefined || running(before));
       if (finished && progress.imageId !== undefined && get().pulls.mine.includes(progress.pullId)) {
-        if (get().ui.view === 'images') get().revealImage(progress.imageId);
+        if (get().ui.view === 'images') {
+          const { byId, order } = get().pulls;
+          // The panel covers the details: close it, unless other pulls are still worth watching.
+          if (!order.some((id) => running(byId[id]))) get().setPullsPanel(false);
+          get().revealImage(progress.imageId);
+        }
         get().pushToast({ tone: 'success', title: `Pulled ${progress.reference}` });
       }
     },

@@ -16,10 +16,10 @@ const suggestionsMax = 12;
 /** A pull policy as `pull:start` takes it. */
 type PullPolicy = 'missing' | 'always' | 'newer';
 
-const policyLabels: Record<PullPolicy, string> = {
-  missing: 'If missing: use the stored image when the name is present',
-  always: 'Always: ask the registry and fetch what is not stored',
-  newer: 'If newer: pull only when the registry has a different digest',
+const policyLabels: Record<PullPolicy, { label: string; help: string }> = {
+  missing: { label: 'If missing', help: 'Uses the stored image when the name is already present.' },
+  always: { label: 'Always', help: 'Asks the registry and fetches whatever is not stored yet.' },
+  newer: { label: 'If newer', help: 'Pulls only when the registry has a different digest for the name.' },
 };
 
 /** The repository and the partial tag when the input ends in `repo:partial` (no digest), else undefined. */
@@ -306,12 +306,15 @@ export function PullDialog() {
           >
             {(Object.keys(policyLabels) as PullPolicy[]).map((p) => (
               <option key={p} value={p}>
-                {policyLabels[p]}
+                {policyLabels[p].label}
               </option>
             ))}
           </select>
         </label>
       </div>
+      <p className="field-help" data-testid="pull-policy-help">
+        {policyLabels[policy].help}
+      </p>
     </Dialog>
   );
 }
