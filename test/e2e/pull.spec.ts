@@ -251,10 +251,11 @@ test('a failed pull shows its error text, and Retry pulls it', async ({ host }) 
   await shot(host, 'pull-failed');
 
   await task.getByRole('button', { name: 'Retry' }).click();
+  await expect(images.rowById(flaky.configDigest)).toHaveAttribute('aria-selected', 'true');
+  await pulls.openPanel();
   await expect(task).toHaveAttribute('data-state', 'complete');
   await expect(task.getByTestId('pull-error')).toBeHidden();
   await expect(pulls.tasks).toHaveCount(1);
-  await expect(images.rowById(flaky.configDigest)).toBeVisible();
   expect((await imagesInStore(host)).map((i) => i.id)).toEqual([flaky.configDigest]);
 });
 
@@ -276,9 +277,10 @@ test('check for update says up to date, then offers the newer image after the ta
   await expect(check.getByTestId('update-result')).toContainText('Newer image available');
   await shot(host, 'update-available');
   await check.getByRole('button', { name: 'Pull' }).click();
-  const task = new PullsPage(host.page).task('berth-e2e/update:1');
-  await expect(task).toHaveAttribute('data-state', 'complete');
-  await expect(images.rowById(updateV2.configDigest)).toBeVisible();
+  await expect(images.rowById(updateV2.configDigest)).toHaveAttribute('aria-selected', 'true');
+  const pulls = new PullsPage(host.page);
+  await pulls.openPanel();
+  await expect(pulls.task('berth-e2e/update:1')).toHaveAttribute('data-state', 'complete');
 });
 
 test('registries view shows registries.conf and logs in (verified) and out without showing secrets', async ({

@@ -49,6 +49,11 @@ export class PullsPage {
     await this.page.getByTestId('header-pull-button').click();
   }
 
+  /** Opens the Pulls panel unless it is open (a pull that completes and reveals its image closes it). */
+  async openPanel(): Promise<void> {
+    if (!(await this.panel.isVisible())) await this.panelButton.click();
+  }
+
   /** The task whose reference contains `text`. */
   task(text: string): Locator {
     return this.tasks.filter({ hasText: text });
