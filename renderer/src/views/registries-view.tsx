@@ -128,7 +128,7 @@ function Credentials({ overview }: { overview: RegistriesOverview }) {
 function Configuration({ overview }: { overview: RegistriesOverview }) {
   const aliases = Object.entries(overview.aliases);
   return (
-    <>
+    <div className="registries-conf">
       <section className="summary-section" aria-labelledby="search-title">
         <h3 id="search-title">Short names</h3>
         <dl className="fields">
@@ -223,7 +223,7 @@ function Configuration({ overview }: { overview: RegistriesOverview }) {
             : `Read from ${overview.sources.join(', ')} (read-only here: edit the files to change it).`}
         </p>
       </section>
-    </>
+    </div>
   );
 }
 
