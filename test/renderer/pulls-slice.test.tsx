@@ -176,4 +176,21 @@ describe('pulls slice', () => {
     expect(store.getState().ui.selection).toEqual([]);
     expect(store.getState().pulls.reveal).toBeNull();
   });
+
+  it('a panel that fails to render shows what broke in place; the rest of the app keeps working', async () => {
+    const client = new FakeClient();
+    const store = await renderApp(client);
+    store.getState().setPullsPanel(true);
+    const quiet = console.error;
+    console.error = () => undefined;
+    try {
+      act(() => client.emit('pull:progress', { ...progress('bad'), layers: undefined as never }));
+      const boundary = await screen.findByTestId('error-boundary');
+      expect(boundary.textContent).toContain('Something went wrong in the Pulls panel');
+    } finally {
+      console.error = quiet;
+    }
+    fireEvent.click(screen.getByTestId('nav-settings'));
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Settings');
+  });
 });
