@@ -187,6 +187,72 @@ export interface AppInfo {
   platform: Platform;
 }
 
+/** How a reference typed in the Pull dialog resolves under registries.conf (aliases, search registries). */
+export interface ReferenceResolution {
+  input: string;
+  /** The input named no registry, so registries.conf decided. */
+  shortName: boolean;
+  /** Fully qualified references to try, in order; never empty. */
+  candidates: { reference: string; origin: 'qualified' | 'alias' | 'search' }[];
+  /** Search registries skipped because registries.conf blocks them. */
+  blocked: string[];
+  ambiguous: boolean;
+  /** One sentence, e.g. `alpine → docker.io/library/alpine:latest (alias)`. */
+  summary: string;
+}
+
+/** What the Pull dialog learns about a remote image without pulling it. */
+export interface RemoteImageSummary {
+  /** `registry/repository`. */
+  name: string;
+  /** Digest the reference points at (an index for a multi-platform tag). */
+  digest: string;
+  mediaType: string;
+  /** Platforms the index offers, or the image's own for a single manifest. */
+  platforms: Platform[];
+  /** Bytes a pull of the chosen platform downloads. */
+  size: number;
+  created?: string;
+}
+
+/** One registry's credentials as the Registries view lists them: where they live, never the secret. */
+export interface CredentialEntry {
+  registry: string;
+  username?: string;
+  /** The auth file, or the credential helper that holds them. */
+  source: string;
+}
+
+/** registries.conf and the saved logins, read-only, for the Registries view. */
+export interface RegistriesOverview {
+  /** Files registries.conf was merged from, in order. */
+  sources: string[];
+  /** `unqualified-search-registries`, or docker.io when no file set it. */
+  searchRegistries: string[];
+  aliases: Record<string, string>;
+  shortNameMode: 'enforcing' | 'permissive' | 'disabled';
+  registries: {
+    prefix: string;
+    location: string;
+    insecure: boolean;
+    blocked: boolean;
+    mirrors: { location: string; insecure: boolean; pullFromMirror: 'all' | 'digest-only' | 'tag-only' }[];
+  }[];
+  insecureRegistries: string[];
+  credentials: CredentialEntry[];
+  /** The auth file login writes. */
+  authFile: string;
+}
+
+/** Whether a stored image is still what its name points at in the registry. */
+export interface UpdateCheck {
+  /** The fully qualified name that was checked. */
+  name: string;
+  localDigest: string;
+  remoteDigest: string;
+  upToDate: boolean;
+}
+
 type Empty = Record<string, never>;
 
 // A phantom-typed descriptor: the value is an empty object, the types ride along.
@@ -225,6 +291,20 @@ export const operations = {
   'pull:cancel': op<{ pullId: string }, { cancelled: boolean }>(),
   'pull:list': op<Empty, PullProgress[]>(),
   'push:start': op<{ image: string; destination?: string }, { pullId: string }>(),
+  'pull:retry': op<{ pullId: string }, { pullId: string }>(),
+  'reference:resolve': op<{ reference: string }, ReferenceResolution>(),
+  'remote:tags': op<{ repository: string }, { repository: string; tags: string[] }>(),
+  'remote:inspect': op<{ reference: string; platform?: string }, RemoteImageSummary>(),
+  'registries:list': op<Empty, RegistriesOverview>(),
+  'registries:login': op<
+    { registry: string; username: string; password: string },
+    { registry: string; file: string }
+  >(),
+  'registries:logout': op<
+    { registry: string },
+    { registry: string; removed: boolean; file: string; elsewhere?: string }
+  >(),
+  'images:check-update': op<{ image: string; name?: string }, UpdateCheck>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

@@ -6,6 +6,7 @@ import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from 
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
 import { pushStarter } from './push-tasks';
+import { createRegistryHandlers } from './registry-handlers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -60,6 +61,8 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
     'pull:list': () => Promise.resolve(pulls.list()),
     'push:start': async ({ image, destination }) => ({ pullId: await startPush(image, destination) }),
+    'pull:retry': ({ pullId }) => new Promise((resolve) => resolve({ pullId: pulls.retry(pullId) })),
+    ...createRegistryHandlers(ctx.registryEnvironment, images),
   };
 }
 

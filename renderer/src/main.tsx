@@ -5,6 +5,7 @@ import { AppShell } from './components/app-shell';
 import { ErrorBoundary } from './components/error-boundary';
 import { AppStoreProvider } from './state/app-store-provider';
 import './styles/app.css';
+import './styles/pulls.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

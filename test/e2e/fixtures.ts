@@ -13,6 +13,8 @@ export const test = base.extend<{
    * since Playwright reads a bare function as a fixture).
    */
   storeSeed: { prepare: (storePath: string) => Promise<void> } | undefined;
+  /** Extra environment for the host process; set with `test.use({ hostEnv: { … } })`. */
+  hostEnv: Record<string, string> | undefined;
   host: Host;
   imagesPage: ImagesPage;
   detailsPage: DetailsPage;
@@ -21,8 +23,12 @@ export const test = base.extend<{
 }>({
   hostKind: ['serve', { option: true }],
   storeSeed: [undefined, { option: true }],
-  host: async ({ hostKind, storeSeed }, use) => {
-    const host = await launchHost(hostKind, storeSeed ? { prepareStore: storeSeed.prepare } : {});
+  hostEnv: [undefined, { option: true }],
+  host: async ({ hostKind, storeSeed, hostEnv }, use) => {
+    const host = await launchHost(hostKind, {
+      ...(storeSeed ? { prepareStore: storeSeed.prepare } : {}),
+      ...(hostEnv ? { env: hostEnv } : {}),
+    });
     try {
       await use(host);
     } finally {

@@ -60,10 +60,12 @@ export function electronAvailable(): boolean {
 function runCli(
   storePath: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [berth, '--store', storePath, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -75,9 +77,13 @@ function runCli(
 }
 
 /** Starts `berth serve` on a fresh store and resolves with the URL it prints. */
-export async function startServeProcess(storePath: string): Promise<{ url: string; child: ChildProcess }> {
+export async function startServeProcess(
+  storePath: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [berth, '--store', storePath, 'serve', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const url = await new Promise<string>((done, fail) => {
     let out = '';
@@ -97,6 +103,8 @@ export async function startServeProcess(storePath: string): Promise<{ url: strin
 export interface LaunchOptions {
   /** Fills the fresh store before Berth opens it (e.g. with fixture images). */
   prepareStore?: (storePath: string) => Promise<void>;
+  /** Extra environment for the host process (e.g. `REGISTRY_AUTH_FILE`, `CONTAINERS_REGISTRIES_CONF`). */
+  env?: Record<string, string>;
 }
 
 /** Launches a host of the given kind on a temporary store. */
@@ -108,21 +116,21 @@ export async function launchHost(kind: HostKind, options: LaunchOptions = {}): P
     const app: ElectronApplication = await _electron.launch({
       executablePath: electronBinary(),
       args: [root],
-      env: { ...process.env, BERTH_STORE: storePath },
+      env: { ...process.env, ...options.env, BERTH_STORE: storePath },
     });
     const page = await app.firstWindow();
     return {
       kind,
       page,
       storePath,
-      cli: (args) => runCli(storePath, args),
+      cli: (args) => runCli(storePath, args, options.env),
       close: async () => {
         await app.close();
         await cleanup();
       },
     };
   }
-  const { url, child } = await startServeProcess(storePath);
+  const { url, child } = await startServeProcess(storePath, options.env);
   const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(url);
@@ -130,7 +138,7 @@ export async function launchHost(kind: HostKind, options: LaunchOptions = {}): P
     kind,
     page,
     storePath,
-    cli: (args) => runCli(storePath, args),
+    cli: (args) => runCli(storePath, args, options.env),
     close: async () => {
       await browser.close();
       const exited = new Promise((done) => child.once('exit', done));

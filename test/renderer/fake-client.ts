@@ -7,7 +7,9 @@ import type {
   Operation,
   Params,
   Payload,
+  Platform,
   PullProgress,
+  RegistriesOverview,
   Result,
   Settings,
   StoreEvent,
@@ -54,7 +56,27 @@ export class FakeClient implements BerthClient {
     host: 'serve',
     platform: { os: 'linux', architecture: 'amd64' },
   };
+  /** Remote tags by repository as typed (`alpine`, `localhost:5000/app`); others answer NOT_FOUND. */
+  remoteTags: Record<string, string[]> = {};
+  /** Platforms the remote index offers, by repository; a single linux/amd64 for any other known repository. */
+  remotePlatforms: Record<string, Platform[]> = {};
+  /** Remote digest per stored image name, for `images:check-update`. */
+  remoteDigests: Record<string, string> = {};
+  registries: RegistriesOverview = {
+    sources: [],
+    searchRegistries: ['docker.io'],
+    aliases: {},
+    shortNameMode: 'permissive',
+    registries: [],
+    insecureRegistries: [],
+    credentials: [],
+    authFile: '/tmp/berth-test/auth.json',
+  };
+  /** Passwords the fake registries accept, by registry. */
+  passwords: Record<string, string> = {};
   readonly calls: { name: Operation; params: unknown }[] = [];
+  private gates = new Map<Operation, (() => void)[]>();
+  private pullCount = 0;
   readonly failures = new Map<Operation, WireError>();
   private held: (() => void)[] | undefined;
   private listeners = new Map<EventName, Set<(payload: never) => void>>();
@@ -69,6 +91,23 @@ export class FakeClient implements BerthClient {
     const held = this.held ?? [];
     this.held = undefined;
     for (const go of held) go();
+  }
+
+  /** From now on, answers to `name` wait until `releaseOperation(name)`. */
+  holdOperation(name: Operation): void {
+    if (!this.gates.has(name)) this.gates.set(name, []);
+  }
+
+  /** Lets one held answer to `name` go, the oldest or the newest; holding continues. */
+  releaseOperation(name: Operation, which: 'oldest' | 'newest' = 'oldest'): void {
+    const held = this.gates.get(name) ?? [];
+    const go = which === 'oldest' ? held.shift() : held.pop();
+    go?.();
+  }
+
+  /** The params of every call to `name`, in order. */
+  paramsOf<N extends Operation>(name: N): Params<N>[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.params as Params<N>);
   }
 
   callsTo(name: Operation): number {
@@ -94,6 +133,8 @@ export class FakeClient implements BerthClient {
   async invoke<N extends Operation>(name: N, params: Params<N>): Promise<Result<N>> {
     this.calls.push({ name, params });
     if (name === 'images:list' && this.held) await new Promise<void>((resolve) => this.held?.push(resolve));
+    const gate = this.gates.get(name);
+    if (gate) await new Promise<void>((resolve) => gate.push(resolve));
     const failure = this.failures.get(name);
     if (failure) throw BerthError.fromWire(failure);
     return this.answer(name, params);
@@ -114,6 +155,66 @@ export class FakeClient implements BerthClient {
     'app:info': () => this.app,
     'pull:cancel': () => ({ cancelled: true }),
     'push:start': () => ({ pullId: `push-${this.callsTo('push:start')}` }),
+    'pull:start': () => ({ pullId: `pull-${++this.pullCount}` }),
+    'pull:retry': ({ pullId }) => ({ pullId }),
+    'reference:resolve': ({ reference }) => {
+      const qualified = reference.includes('/') ? reference : `docker.io/library/${reference}`;
+      const full = /:[^/]*$|@/.test(qualified) ? qualified : `${qualified}:latest`;
+      const first = reference.split('/')[0] ?? '';
+      const shortName = !reference.includes('/') || !(/[.:]/.test(first) || first === 'localhost');
+      return {
+        input: reference,
+        shortName,
+        candidates: [{ reference: full, origin: shortName ? 'search' : 'qualified' }],
+        blocked: [],
+        ambiguous: false,
+        summary: `${reference} → ${full}${shortName ? ' (search registry)' : ''}`,
+      };
+    },
+    'remote:tags': ({ repository }) => {
+      const tags = this.remoteTags[repository];
+      if (!tags) throw new BerthError('NOT_FOUND', `repository ${repository} not found`);
+      return { repository, tags: [...tags] };
+    },
+    'remote:inspect': ({ reference }) => {
+      const repository = reference.replace(/[:@][^/]*$/, '');
+      if (!(repository in this.remoteTags))
+        throw new BerthError('MANIFEST_UNKNOWN', `manifest for ${reference} not found`);
+      return {
+        name: repository,
+        digest: `sha256:${'ab'.repeat(32)}`,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        platforms: this.remotePlatforms[repository] ?? [{ os: 'linux', architecture: 'amd64' }],
+        size: 3_000_000,
+      };
+    },
+    'registries:list': () => structuredClone(this.registries),
+    'registries:login': ({ registry, username, password }) => {
+      if (this.passwords[registry] !== password)
+        throw new BerthError('UNAUTHORIZED', `${registry} rejected the credentials for ${username}`);
+      this.registries.credentials.push({ registry, username, source: this.registries.authFile });
+      return { registry, file: this.registries.authFile };
+    },
+    'registries:logout': ({ registry }) => {
+      const before = this.registries.credentials.length;
+      this.registries.credentials = this.registries.credentials.filter((c) => c.registry !== registry);
+      return {
+        registry,
+        removed: before !== this.registries.credentials.length,
+        file: this.registries.authFile,
+      };
+    },
+    'images:check-update': ({ image, name }) => {
+      const target = this.mustFind(image);
+      const checked = name ?? target.repoTags[0] ?? '';
+      const remoteDigest = this.remoteDigests[checked] ?? target.digest;
+      return {
+        name: checked,
+        localDigest: target.digest,
+        remoteDigest,
+        upToDate: remoteDigest === target.digest,
+      };
+    },
     'images:inspect': ({ image }) => structuredClone(this.inspectOf(image)),
     'images:tag': ({ image, name }) => {
       const target = this.mustFind(image);

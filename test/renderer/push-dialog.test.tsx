@@ -92,8 +92,12 @@ describe('Push dialog', () => {
     fireEvent.click(screen.getByTestId('nav-pulls'));
     const card = screen.getByTestId('pull-task');
     expect(card.dataset.kind).toBe('push');
-    expect(within(card).getByText('Uploading')).toBeTruthy();
+    expect(within(card).getByTestId('pull-state').textContent).toBe('Uploading');
     expect(within(card).getByText('1/2 blobs')).toBeTruthy();
-    expect(within(card).getByRole('progressbar').getAttribute('aria-valuenow')).toBe('83');
+    expect(
+      within(card)
+        .getByRole('progressbar', { name: /^Progress of / })
+        .getAttribute('aria-valuenow'),
+    ).toBe('83');
   });
 });

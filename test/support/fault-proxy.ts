@@ -32,7 +32,9 @@ export type Fault =
       declareLength?: boolean;
     }
   /** Answer with a redirect. */
-  | { kind: 'redirect'; status?: number; location: string };
+  | { kind: 'redirect'; status?: number; location: string }
+  /** Forward the body no faster than `bytesPerSecond`, as a slow link would (for observable progress). */
+  | { kind: 'throttle'; bytesPerSecond: number };
 
 /** When a fault applies: method, path (exact pathname or a RegExp over path and query), how many times. */
 export interface FaultRule {
@@ -197,6 +199,13 @@ export async function startFaultProxy(
             return;
           }
           record.bytesSent += piece.length;
+          if (fault?.kind === 'throttle') {
+            res.write(piece);
+            up.pause();
+            const resume = () => !res.destroyed && up.resume();
+            setTimeout(resume, (piece.length / fault.bytesPerSecond) * 1000);
+            return;
+          }
           if (!res.write(piece)) {
             up.pause();
             res.once('drain', () => up.resume());

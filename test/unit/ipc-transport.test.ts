@@ -103,6 +103,14 @@ function failingHandlers(): Handlers {
     'pull:cancel': unused,
     'pull:list': unused,
     'push:start': unused,
+    'pull:retry': unused,
+    'reference:resolve': unused,
+    'remote:tags': unused,
+    'remote:inspect': unused,
+    'registries:list': unused,
+    'registries:login': unused,
+    'registries:logout': unused,
+    'images:check-update': unused,
   };
 }
 

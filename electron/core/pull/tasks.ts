@@ -7,14 +7,28 @@ import type { Puller, PullRequest } from './pull';
 /** Finished pulls kept for `pull:list`, newest last. */
 const keepFinished = 20;
 
+/** What a pull task was asked to do. */
+export type PullTaskRequest = Omit<PullRequest, 'signal' | 'onProgress' | 'pullId'>;
+
+/** The body of a transfer task: reports progress through `onProgress` with the id it is given. */
+export type TransferWork = (
+  pullId: string,
+  signal: AbortSignal,
+  onProgress: (progress: PullProgress) => void,
+) => Promise<void>;
+
 interface PullTask {
   controller: AbortController;
+  reference: string;
+  kind: 'pull' | 'push';
+  /** Kept so a failed or cancelled task can run again. */
+  work: TransferWork;
   latest: PullProgress;
 }
 
 /**
- * Pulls that outlive the call that started them: each gets an id at once, runs in the background, reports
- * every progress snapshot to `emit`, and stays listed (with its final state) after it ends.
+ * Pulls (and pushes) that outlive the call that started them: each gets an id at once, runs in the
+ * background, reports every progress snapshot to `emit`, and stays listed (with its final state) after it ends.
  */
 export class PullTasks {
   private readonly tasks = new Map<string, PullTask>();
@@ -25,7 +39,7 @@ export class PullTasks {
   ) {}
 
   /** Starts a pull in the background and returns its id; a reference that does not parse throws at once. */
-  start(request: Omit<PullRequest, 'signal' | 'onProgress' | 'pullId'>): string {
+  start(request: PullTaskRequest): string {
     parseReference(request.reference);
     return this.run(request.reference, 'pull', async (pullId, signal, onProgress) => {
       const puller = await this.puller();
@@ -34,18 +48,49 @@ export class PullTasks {
   }
 
   /**
-   * Runs any transfer (a push) as a task of this list: same ids, progress stream, cancel and listing.
+   * Runs any transfer (a push) as a task of this list: same ids, progress stream, cancel, retry and listing.
    * `work` must report its progress through `onProgress` with the id it is given.
    */
-  run(
-    reference: string,
-    kind: 'pull' | 'push',
-    work: (pullId: string, signal: AbortSignal, onProgress: (p: PullProgress) => void) => Promise<void>,
-  ): string {
+  run(reference: string, kind: 'pull' | 'push', work: TransferWork): string {
     const pullId = randomUUID();
+    this.launch(pullId, reference, kind, work);
+    return pullId;
+  }
+
+  /**
+   * Runs a failed or cancelled task again under the same id, with the work it was started with; blobs
+   * already verified are not transferred again. CONFLICT while it is still running.
+   */
+  retry(pullId: string): string {
+    const task = this.tasks.get(pullId);
+    if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
+    if (running(task.latest)) throw new BerthError('CONFLICT', `${task.kind} ${pullId} is still running`);
+    this.launch(pullId, task.reference, task.kind, task.work);
+    this.emit(structuredClone(this.tasks.get(pullId)?.latest ?? task.latest));
+    return pullId;
+  }
+
+  /** Aborts a running task; false when it already ended. */
+  cancel(pullId: string): boolean {
+    const task = this.tasks.get(pullId);
+    if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
+    if (!running(task.latest) || task.controller.signal.aborted) return false;
+    task.controller.abort();
+    return true;
+  }
+
+  /** Running and recently finished tasks, oldest first. */
+  list(): PullProgress[] {
+    return [...this.tasks.values()].map((t) => structuredClone(t.latest));
+  }
+
+  private launch(pullId: string, reference: string, kind: 'pull' | 'push', work: TransferWork): void {
     const controller = new AbortController();
     const task: PullTask = {
       controller,
+      reference,
+      kind,
+      work,
       latest: {
         pullId,
         ...(kind === 'push' ? { kind } : {}),
@@ -61,6 +106,9 @@ export class PullTasks {
       task.latest = progress;
       this.emit(progress);
     };
+    // A retried task moves to the end: the list stays in start order.
+    this.tasks.delete(pullId);
+    this.tasks.set(pullId, task);
     void work(pullId, controller.signal, report)
       .catch((err: unknown) => {
         if (task.latest.state !== 'failed' && task.latest.state !== 'cancelled') {
@@ -72,22 +120,6 @@ export class PullTasks {
         }
       })
       .finally(() => this.trim());
-    this.tasks.set(pullId, task);
-    return pullId;
-  }
-
-  /** Aborts a running pull; false when it already ended. */
-  cancel(pullId: string): boolean {
-    const task = this.tasks.get(pullId);
-    if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
-    if (!running(task.latest) || task.controller.signal.aborted) return false;
-    task.controller.abort();
-    return true;
-  }
-
-  /** Running and recently finished pulls, oldest first. */
-  list(): PullProgress[] {
-    return [...this.tasks.values()].map((t) => structuredClone(t.latest));
   }
 
   private trim(): void {

@@ -335,3 +335,36 @@ async function writeAuthFile(file: string, doc: AuthFile): Promise<void> {
   await chmod(tmp, 0o600);
   await rename(tmp, file);
 }
+
+/**
+ * Which registries have saved credentials, from every auth file in read order (the first file naming a
+ * registry wins, as lookups do): the user name from `auths` entries, or the helper that holds them. Never
+ * returns a password or token. A malformed file is reported as BAD_REQUEST naming it.
+ */
+export async function listCredentials(
+  locations: AuthFileLocations = defaultAuthFileLocations(),
+): Promise<{ registry: string; username?: string; source: string }[]> {
+  const found = new Map<string, { registry: string; username?: string; source: string }>();
+  for (const file of locations.read) {
+    const doc = await readAuthFile(file);
+    if (doc === undefined) continue;
+    for (const [key, helper] of Object.entries(doc.credHelpers ?? {})) {
+      const registry = normalizeAuthKey(key);
+      if (typeof helper === 'string' && helper !== '' && !found.has(registry))
+        found.set(registry, { registry, source: `credential helper ${helper} (${file})` });
+    }
+    for (const [key, entry] of Object.entries(doc.auths ?? {})) {
+      const registry = normalizeAuthKey(key);
+      if (found.has(registry) || typeof entry !== 'object' || entry === null) continue;
+      const credentials = decodeAuthEntry(entry, file);
+      if (credentials === undefined) continue;
+      found.set(
+        registry,
+        credentials.username === undefined || credentials.username === ''
+          ? { registry, source: file }
+          : { registry, username: credentials.username, source: file },
+      );
+    }
+  }
+  return [...found.values()].sort((a, b) => a.registry.localeCompare(b.registry));
+}

@@ -5,7 +5,10 @@ import { ActivityView } from '../views/activity-view';
 import { DiskUsageView } from '../views/disk-usage-view';
 import { ImagesView } from '../views/images-view';
 import { PruneView } from '../views/prune-view';
+import { PullDialogHost } from '../views/pull-dialog';
+import { PullDialogButton, PullsPanel, PullsPanelButton } from '../views/pulls-panel';
 import { PullsView } from '../views/pulls-view';
+import { RegistriesView } from '../views/registries-view';
 import { SettingsView } from '../views/settings-view';
 import { ErrorBoundary } from './error-boundary';
 import { Icon } from './icon';
@@ -27,6 +30,8 @@ function CurrentView({ view }: { view: View }) {
       return <ActivityView />;
     case 'settings':
       return <SettingsView />;
+    case 'registries':
+      return <RegistriesView />;
   }
 }
 
@@ -60,6 +65,9 @@ export function AppShell() {
       <main className="main">
         <header className="header">
           <h1 id="view-title">{title}</h1>
+          <span className="toolbar-spacer" />
+          <PullDialogButton />
+          <PullsPanelButton />
         </header>
         <ConnectionBanner />
         <div className="content">
@@ -68,6 +76,10 @@ export function AppShell() {
           </ErrorBoundary>
         </div>
       </main>
+      <ErrorBoundary scope="the Pulls panel">
+        <PullsPanel />
+        <PullDialogHost />
+      </ErrorBoundary>
       <StatusBar />
       <ToastStack />
     </div>

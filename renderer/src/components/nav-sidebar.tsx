@@ -10,6 +10,7 @@ export const viewEntries: { view: View; title: string; icon: IconName }[] = [
   { view: 'prune', title: 'Prune', icon: 'prune' },
   { view: 'activity', title: 'Activity', icon: 'activity' },
   { view: 'settings', title: 'Settings', icon: 'settings' },
+  { view: 'registries', title: 'Registries', icon: 'plug' },
 ];
 
 function NavCount({ view }: { view: View }) {

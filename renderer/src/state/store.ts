@@ -5,6 +5,7 @@ import { createDetailsSlice, type DetailsSlice } from './details-slice';
 import { createDiskSlice, type DiskSlice } from './disk-slice';
 import { createImagesSlice, type ImagesSlice } from './images-slice';
 import { createPullsSlice, type PullsSlice } from './pulls-slice';
+import { createRegistriesSlice, type RegistriesSlice } from './registries-slice';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice';
 import { createTagsSlice, type TagsSlice } from './tags-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
@@ -17,7 +18,8 @@ export type AppState = ImagesSlice &
   PullsSlice &
   SettingsSlice &
   ActivitySlice &
-  UiSlice;
+  UiSlice &
+  RegistriesSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
@@ -33,5 +35,6 @@ export function createAppStore(client: BerthClient): AppStore {
     ...createSettingsSlice(client)(...a),
     ...createActivitySlice(client)(...a),
     ...createUiSlice(...a),
+    ...createRegistriesSlice(client)(...a),
   }));
 }

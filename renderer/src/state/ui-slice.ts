@@ -3,7 +3,7 @@ import type { ConnectionState } from '../client/ws-client';
 import type { SliceCreator } from './slice';
 
 /** The top-level views the left nav switches between. */
-export type View = 'images' | 'pulls' | 'disk' | 'prune' | 'activity' | 'settings';
+export type View = 'images' | 'pulls' | 'disk' | 'prune' | 'activity' | 'settings' | 'registries';
 
 /** Image table columns that can be sorted. */
 export type ImageSortKey = 'name' | 'created' | 'size';

@@ -6,6 +6,7 @@ import { Icon } from '../components/icon';
 import { useNow } from '../hooks/use-now';
 import { useAppStoreApi } from '../state/app-store-provider';
 import { displayId, familiar } from '../state/tag-plan';
+import { UpdateCheck } from './update-check';
 
 /** A history command as a Dockerfile line: `#(nop)` metadata bare, shell commands as `RUN …`. */
 function dockerfileLine(createdBy: string): string {
@@ -117,14 +118,7 @@ export function SummaryTab({ image, details }: { image: ImageSummary; details: I
           </Field>
           <Field label="Source">
             {details.source ?? <span className="muted">not recorded</span>}
-            <button
-              type="button"
-              className="button button-small check-update"
-              disabled
-              title="Checking for updates needs the pull engine, which arrives in a later build"
-            >
-              Check for update
-            </button>
+            <UpdateCheck image={image} />
           </Field>
         </dl>
       </section>

@@ -145,6 +145,15 @@ export function ImagesTable() {
     if (s.ui.cursor !== null && !ids.includes(s.ui.cursor)) s.setCursor(null);
   }, [ids, store]);
 
+  const reveal = useAppStore((s) => s.pulls.reveal);
+  useEffect(() => {
+    if (reveal === null) return;
+    const index = lineOf(reveal);
+    if (index < 0) return;
+    virtualizer.scrollToIndex(index, { align: 'center' });
+    store.getState().clearReveal();
+  }, [reveal, lineOf, virtualizer, store]);
+
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (event.target !== event.currentTarget) return;
     const s = store.getState();

@@ -11,14 +11,9 @@ import { PushDialog } from './push-dialog';
 import { UntagZone } from './untag-zone';
 
 function PullButton() {
+  const open = useAppStore((s) => s.openPullDialog);
   return (
-    <button
-      type="button"
-      className="button button-primary"
-      disabled
-      data-testid="pull-button"
-      title="Pulling arrives in a later build"
-    >
+    <button type="button" className="button button-primary" data-testid="pull-button" onClick={() => open()}>
       <Icon name="pulls" />
       Pull
     </button>

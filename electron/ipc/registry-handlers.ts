@@ -1,0 +1,163 @@
+import type { Handlers, RegistriesOverview, RemoteImageSummary, UpdateCheck } from '../../shared/contract';
+import { BerthError } from '../../shared/error';
+import { formatReference, parseReference, repositoryOf, type Reference } from '../../shared/reference';
+import { listCredentials } from '../core/reference/credentials';
+import { resolveShortName } from '../core/reference/short-name';
+import { loadRegistryEnvironment, openRegistry, type RegistryEnvironment } from '../core/registry/connect';
+import { inspectRemote } from '../core/registry/inspect';
+import { login, logout } from '../core/registry/login';
+import { parsePlatform } from '../core/registry/platform';
+import type { RegistryClient } from '../core/registry/client';
+import type { ImageStore } from '../core/store/image-store';
+
+/** The operations that talk to registries or registries.conf without pulling. */
+export type RegistryOperations =
+  | 'reference:resolve'
+  | 'remote:tags'
+  | 'remote:inspect'
+  | 'registries:list'
+  | 'registries:login'
+  | 'registries:logout'
+  | 'images:check-update';
+
+/**
+ * Handlers for resolving names, listing remote tags, inspecting remote images, reading registries.conf,
+ * logging in and out, and checking a stored image against its registry. The environment is read afresh
+ * on each call (unless the host fixed one), so edits to registries.conf and auth files show at once.
+ */
+export function createRegistryHandlers(
+  environment: RegistryEnvironment | undefined,
+  images: () => Promise<ImageStore>,
+): Pick<Handlers, RegistryOperations> {
+  const env = () => (environment ? Promise.resolve(environment) : loadRegistryEnvironment());
+  return {
+    'reference:resolve': async ({ reference }) => {
+      const resolution = resolveShortName((await env()).conf, text(reference, 'reference'));
+      return {
+        input: resolution.input,
+        shortName: resolution.shortName,
+        candidates: resolution.candidates.map((c) => ({
+          reference: formatReference(c.reference),
+          origin: c.origin,
+        })),
+        blocked: resolution.blocked,
+        ambiguous: resolution.ambiguous,
+        summary: resolution.summary,
+      };
+    },
+    'remote:tags': async ({ repository }) => {
+      const name = text(repository, 'repository');
+      if (/[:@]/.test(name.slice(name.lastIndexOf('/') + 1))) {
+        throw new BerthError('BAD_REQUEST', `${JSON.stringify(name)} is a repository with no tag or digest`);
+      }
+      return withRemote(await env(), name, async (client, ref) => ({
+        repository: `${ref.domain}/${ref.path}`,
+        tags: await client.listTags(ref.path),
+      }));
+    },
+    'remote:inspect': async ({ reference, platform }) => {
+      const chosen =
+        platform === undefined || platform === '' ? undefined : parsePlatform(text(platform, 'platform'));
+      return withRemote(await env(), text(reference, 'reference'), async (client, ref) => {
+        const remote = await inspectRemote(
+          client,
+          ref.path,
+          ref.digest ?? ref.tag ?? 'latest',
+          chosen ? { platform: chosen } : {},
+        );
+        const summary: RemoteImageSummary = {
+          name: remote.name,
+          digest: remote.digest,
+          mediaType: remote.mediaType,
+          platforms: remote.platforms,
+          size: remote.size,
+        };
+        if (remote.created !== undefined) summary.created = remote.created;
+        return summary;
+      });
+    },
+    'registries:list': async () => overview(await env()),
+    'registries:login': async ({ registry, username, password }) =>
+      login(
+        {
+          registry: text(registry, 'registry'),
+          username: typeof username === 'string' ? username : '',
+          password: typeof password === 'string' ? password : '',
+        },
+        await env(),
+      ),
+    'registries:logout': async ({ registry }) => logout(text(registry, 'registry'), await env()),
+    'images:check-update': async ({ image, name }) => {
+      const details = await (await images()).inspect(text(image, 'image'));
+      const chosen = name === undefined ? details.repoTags[0] : text(name, 'name');
+      if (chosen === undefined) {
+        throw new BerthError(
+          'BAD_REQUEST',
+          `image ${details.id.slice(7, 19)} has no name, so there is nothing to check in a registry`,
+        );
+      }
+      return withRemote(await env(), chosen, async (client, ref): Promise<UpdateCheck> => {
+        const tag = ref.digest ?? ref.tag ?? 'latest';
+        const head = await client.headManifest(ref.path, tag).catch(() => undefined);
+        const remoteDigest = head?.digest ?? (await client.resolveManifest(ref.path, tag)).digest;
+        const repository = repositoryOf(ref);
+        const known = [details.digest, ...details.repoDigests.filter((d) => d.startsWith(`${repository}@`))];
+        return {
+          name: formatReference(ref),
+          localDigest: details.digest,
+          remoteDigest,
+          upToDate: known.some((d) => d === remoteDigest || d.endsWith(`@${remoteDigest}`)),
+        };
+      });
+    },
+  };
+}
+
+/** A non-empty string param, or BAD_REQUEST naming the field. */
+function text(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new BerthError('BAD_REQUEST', `${field} must be a non-empty string`);
+  }
+  return value.trim();
+}
+
+/** Runs `use` with a client for the first registry `name` resolves to, and closes the client after. */
+async function withRemote<T>(
+  environment: RegistryEnvironment,
+  name: string,
+  use: (client: RegistryClient, ref: Reference) => Promise<T>,
+): Promise<T> {
+  parseReference(name);
+  const first = resolveShortName(environment.conf, name).candidates[0];
+  if (!first) throw new BerthError('INVALID_REFERENCE', `cannot resolve ${JSON.stringify(name)}`);
+  const client = await openRegistry(first.reference.domain, environment);
+  try {
+    return await use(client, first.reference);
+  } finally {
+    await client.close();
+  }
+}
+
+async function overview(environment: RegistryEnvironment): Promise<RegistriesOverview> {
+  const { conf, auth } = environment;
+  return {
+    sources: conf.sources,
+    searchRegistries: conf.unqualifiedSearchRegistries ?? ['docker.io'],
+    aliases: conf.aliases,
+    shortNameMode: conf.shortNameMode ?? 'permissive',
+    registries: conf.registries.map((r) => ({
+      prefix: r.prefix,
+      location: r.location,
+      insecure: r.insecure,
+      blocked: r.blocked,
+      mirrors: r.mirrors.map((m) => ({
+        location: m.location,
+        insecure: m.insecure,
+        pullFromMirror: m.pullFromMirror,
+      })),
+    })),
+    insecureRegistries: conf.insecureRegistries,
+    credentials: await listCredentials(auth),
+    authFile: auth.write,
+  };
+}
