@@ -829,7 +829,8 @@ export class ImageStore {
   }
 
   private async snapshot(options: { fresh?: boolean } = {}): Promise<Snapshot> {
-    const key = await this.indexKey();
+    // images.json changes alone (fsck --repair, a re-pull clearing needsRepull), so it is part of the key.
+    const key = `${await this.indexKey()}/${await this.recordsKey()}`;
     if (!options.fresh && this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
     const doc = await readIndex(this.paths);
     const manifestOf: (string | undefined)[] = [];
@@ -1118,6 +1119,11 @@ export class ImageStore {
         if (m && !processAlive(Number(m[1]))) await rm(join(dir, file), { force: true });
       }
     }
+  }
+
+  private async recordsKey(): Promise<string> {
+    const info = await stat(this.paths.images, { bigint: true }).catch(ignoreMissing);
+    return info ? `${info.ino}:${info.mtimeNs}:${info.size}` : 'missing';
   }
 
   private async indexKey(): Promise<string> {
