@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeCredentials } from '../../electron/core/reference/credentials';
 import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
 import { createHandlers } from '../../electron/ipc/handlers';
+import {
+  SealedCredentialStore,
+  type CredentialCipher,
+} from '../../electron/core/reference/sealed-credentials';
 import { ImageStore } from '../../electron/core/store/image-store';
 import type { EventName, Handlers, Payload, PullProgress } from '../../shared/contract';
 import { toWireError } from '../../shared/error';
@@ -49,6 +54,7 @@ function cli(store: string, auth: string, args: string[], stdin = ''): Promise<R
 function appHandlers(
   root: string,
   auth: string,
+  savedLogins?: SealedCredentialStore,
 ): {
   handlers: Handlers;
   events: { name: string; payload: unknown }[];
@@ -74,6 +80,7 @@ function appHandlers(
       }
     },
     registryEnvironment: { conf: emptyRegistriesConf(), certsDirs: [], auth: { read: [auth], write: auth } },
+    ...(savedLogins ? { savedLogins } : {}),
   });
   const ended = (pullId: string): Promise<PullProgress> => {
     const seen = events.find(
@@ -167,6 +174,26 @@ describe('the app and the CLI on one store at once', () => {
   });
 });
 
+/** A keychain stand-in for the desktop app's safeStorage: AES-256-GCM under a key of its own. */
+function testKeychain(): CredentialCipher {
+  const key = randomBytes(32);
+  return {
+    isEncryptionAvailable: () => true,
+    backend: () => 'gnome_libsecret',
+    encryptString: (plain) => {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), body]);
+    },
+    decryptString: (sealed) => {
+      const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(12, 28));
+      return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8');
+    },
+  };
+}
+
 /** Every form a secret may take in text: as is, in Basic auth's base64, and URL-encoded. */
 function secretForms(username: string, password: string): string[] {
   return [password, Buffer.from(`${username}:${password}`).toString('base64'), encodeURIComponent(password)];
@@ -188,7 +215,7 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       await registry?.stop();
     });
 
-    it('in CLI output, events.jsonl, pull events or error messages; auth.json is 0600', async () => {
+    it('in CLI output, events.jsonl, pull events or error messages, with auth.json (0600) or a keychain-sealed login', async () => {
       const root = join(scratch, `leak-${mode}`);
       const auth = join(scratch, `leak-${mode}-auth.json`);
       const reference = `${registry.host}/berth/secret:1`;
@@ -217,6 +244,14 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       const { handlers, events, ended } = appHandlers(`${root}-app`, auth);
       const ok = await handlers['pull:start']({ reference });
       expect((await ended(ok.pullId)).state).toBe('complete');
+      // The desktop app's own logins: sealed by the keychain (a test cipher here), no auth file at all.
+      const sealed = new SealedCredentialStore(join(scratch, `leak-${mode}-sealed.json`), testKeychain());
+      await sealed.save(registry.host, { kind: 'basic', username: 'berth', password });
+      texts.push(await readFile(sealed.file, 'utf8'));
+      const app = appHandlers(`${root}-sealed`, join(scratch, 'no-such-auth.json'), sealed);
+      const viaKeychain = await app.handlers['pull:start']({ reference });
+      expect((await app.ended(viaKeychain.pullId)).state).toBe('complete');
+      texts.push(JSON.stringify(app.events));
       const wrongAuth = join(scratch, `leak-${mode}-wrong.json`);
       await storeCredentials(
         registry.host,
@@ -237,7 +272,7 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       texts.push(JSON.stringify(missing));
 
       texts.push(JSON.stringify(events), JSON.stringify(wrong.events));
-      for (const dir of [root, `${root}-app`, `${root}-wrong`]) {
+      for (const dir of [root, `${root}-app`, `${root}-wrong`, `${root}-sealed`]) {
         texts.push(await readFile(join(dir, '.berth', 'events.jsonl'), 'utf8').catch(() => ''));
       }
       const all = texts.join('\n');
