@@ -19,6 +19,7 @@ type Run = (options: {
   input: string;
   isRelative?: boolean;
   electronVersionOverride?: string;
+  excludeFromScan?: string[];
 }) => Promise<{ errors: unknown[]; issues: Finding[] }>;
 
 const run = createRequire(import.meta.url)('@doyensec/electronegativity') as Run;
@@ -30,7 +31,14 @@ const electronVersion = (
 ).version;
 
 async function scan(input: string): Promise<{ errors: unknown[]; serious: Finding[] }> {
-  const result = await run({ input, isRelative: true, electronVersionOverride: electronVersion });
+  const result = await run({
+    input,
+    isRelative: true,
+    electronVersionOverride: electronVersion,
+    // The one check left out downloads Electron's release list from GitHub: tests run offline, and keeping
+    // Electron current is the dependency updates' job, not a property of this code.
+    excludeFromScan: ['AvailableSecurityFixesGlobalCheck'],
+  });
   const serious = result.issues.filter((i) => i.severity.name === 'HIGH' || i.severity.name === 'MEDIUM');
   return { errors: result.errors, serious };
 }
@@ -40,7 +48,7 @@ const describeFinding = (f: Finding): string =>
 
 // Electronegativity's own suppressions are `// eng-disable RULE (reason)` comments on the line they cover;
 // electron/ has two, each with its reason: the preload (it exposes only the contract bridge) and
-// shell.openExternal (allow-listed https links only). No rule is disabled for the whole scan.
+// shell.openExternal (allow-listed https links only). One global check is left out of the scan (see scan).
 describe('Electronegativity over electron/', () => {
   it('reports no high or medium finding and parses every file', { timeout: 120_000 }, async () => {
     const { errors, serious } = await scan(join(repoRoot, 'electron'));
