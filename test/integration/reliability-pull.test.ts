@@ -285,7 +285,7 @@ describe('a disk that fills up during a pull', () => {
     await rm(disk, { recursive: true, force: true });
   });
 
-  it('fails with NO_SPACE naming the store, keeps the store consistent, and gc reclaims the partial file', async (context) => {
+  it('fails with NO_SPACE naming the store, keeps the store consistent, gc reclaims the partial file, and a tag on a full disk changes nothing', async (context) => {
     if (skipped !== undefined) context.skip(skipped);
     const image = await pushed('full', 3 * mib);
     const layer = only(image);
@@ -309,6 +309,19 @@ describe('a disk that fills up during a pull', () => {
     expect(swept.bytesFreed).toBeGreaterThanOrEqual(kept);
     await expect(stat(partial)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await store.hasBlob(only(small).digest)).toBe(true);
+    expect((await store.fsck()).clean).toBe(true);
+
+    // With the disk filled to the last byte, a tag fails with NO_SPACE and leaves the names as they were.
+    const filler = join(disk, 'filler');
+    await writeFile(filler, Buffer.alloc(4 * mib)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOSPC') throw err;
+    });
+    const names = (await store.list()).map((r) => r.repoTags);
+    const tagErr = await failure(store.tag(`${proxy.host}/berth/fits:1`, 'more:1'));
+    expect(tagErr.code).toBe('NO_SPACE');
+    expect(tagErr.message).toContain('names are as before or as asked');
+    expect((await store.list()).map((r) => r.repoTags)).toEqual(names);
+    await rm(filler);
     expect((await store.fsck()).clean).toBe(true);
   });
 });

@@ -37,6 +37,7 @@ import {
   type IndexBlob,
 } from './image-facts';
 import { BlobWriter, type IngestExpectation } from './ingest';
+import { explainNoSpace } from './no-space';
 import { hostPlatform } from '../registry/platform';
 import {
   blobFile,
@@ -944,6 +945,17 @@ export class ImageStore {
 
   /** Runs one change under the lock against a fresh snapshot, then applies it in crash-safe order. */
   private mutate<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
+    return this.applyChange(body).catch((err: unknown) => {
+      throw explainNoSpace(
+        err,
+        this.paths.root,
+        'a store change',
+        'index.json is replaced atomically, so names are as before or as asked; free some space and run `berth fsck`',
+      );
+    });
+  }
+
+  private applyChange<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
     return this.lock.run(async () => {
       await this.removeTempFiles();
       const snap = await this.snapshot({ fresh: true });

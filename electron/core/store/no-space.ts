@@ -2,17 +2,21 @@ import { BerthError } from '../../../shared/error';
 
 const fullDiskCodes = new Set(['ENOSPC', 'EDQUOT']);
 
+/** What a pull stopped by a full disk left behind, and what to do. */
+const afterPull =
+  'no image was named, the partial download is kept so the next pull resumes (gc reclaims it); ' +
+  'free some space and try again';
+
 /**
  * Turns a full disk or exhausted quota (ENOSPC, EDQUOT) met while writing into the store into NO_SPACE,
- * naming the store; any other error is returned unchanged.
+ * naming the store and saying what was left and what to do (`advice`); any other error is returned unchanged.
  */
-export function explainNoSpace(err: unknown, storeRoot: string, what: string): unknown {
+export function explainNoSpace(err: unknown, storeRoot: string, what: string, advice = afterPull): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (err instanceof BerthError || typeof code !== 'string' || !fullDiskCodes.has(code)) return err;
   return new BerthError(
     'NO_SPACE',
-    `${what} stopped: the disk holding the store ${storeRoot} is full (${code}); no image was named, ` +
-      'the partial download is kept so the next pull resumes (gc reclaims it); free some space and try again',
+    `${what} stopped: the disk holding the store ${storeRoot} is full (${code}); ${advice}`,
     { store: storeRoot, cause: code },
   );
 }
