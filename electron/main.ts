@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell } from 'electron';
 import { createHandlers } from './ipc/handlers';
 import { emitOverIpc, serveOverIpc } from './ipc/ipc-server';
+import { SealedCredentialStore } from './core/reference/sealed-credentials';
 import { settingsPath } from './core/settings';
 import { version } from './version';
 import { appOriginFrom, appScheme } from './window/app-origin';
@@ -9,6 +10,7 @@ import { respondFromBundle } from './window/app-protocol';
 import { isAllowedExternalUrl } from './window/external-links';
 import { createMainWindow } from './window/main-window';
 import { menuTemplate } from './window/menu';
+import { safeStorageCipher } from './window/safe-storage';
 import {
   contentSecurityPolicy,
   hardenSession,
@@ -60,6 +62,10 @@ function start(): void {
     host: 'electron',
     version,
     emit: emitOverIpc(() => BrowserWindow.getAllWindows().map((win) => win.webContents)),
+    savedLogins: new SealedCredentialStore(
+      join(app.getPath('userData'), 'credentials.json'),
+      safeStorageCipher(),
+    ),
   });
   serveOverIpc(
     ipcMain,

@@ -19,6 +19,8 @@ export interface HandlerContext {
   imageStore?: ImageStore;
   /** How registries are reached; when absent the user's registries.conf, certs.d and auth files are read. */
   registryEnvironment?: RegistryEnvironment;
+  /** The desktop app's keychain-sealed logins, asked before the auth files. */
+  savedLogins?: RegistryEnvironment['savedLogins'];
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
@@ -100,11 +102,12 @@ function storeFor(ctx: HandlerContext): () => Promise<ImageStore> {
 function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullTasks {
   let making: Promise<Puller> | undefined;
   const make = async (): Promise<Puller> => {
-    const [store, environment, settings] = await Promise.all([
+    const [store, loaded, settings] = await Promise.all([
       images(),
       ctx.registryEnvironment ?? loadRegistryEnvironment(),
       readSettings(ctx.settingsFile),
     ]);
+    const environment = ctx.savedLogins ? { ...loaded, savedLogins: ctx.savedLogins } : loaded;
     return new Puller({
       store,
       registries: new RegistryPool(environment),

@@ -34,7 +34,9 @@ export type Fault =
   /** Answer with a redirect. */
   | { kind: 'redirect'; status?: number; location: string }
   /** Forward the body no faster than `bytesPerSecond`, as a slow link would (for observable progress). */
-  | { kind: 'throttle'; bytesPerSecond: number };
+  | { kind: 'throttle'; bytesPerSecond: number }
+  /** Forward only the first `afterBytes` body bytes as a complete response (Content-Length shrunk to match). */
+  | { kind: 'truncate'; afterBytes: number };
 
 /** When a fault applies: method, path (exact pathname or a RegExp over path and query), how many times. */
 export interface FaultRule {
@@ -172,6 +174,11 @@ export async function startFaultProxy(
         if (fault?.kind === 'append' && typeof outHeaders['content-length'] === 'string') {
           outHeaders['content-length'] = String(Number(outHeaders['content-length']) + fault.bytes.length);
         }
+        if (fault?.kind === 'truncate' && typeof outHeaders['content-length'] === 'string') {
+          outHeaders['content-length'] = String(
+            Math.min(Number(outHeaders['content-length']), fault.afterBytes),
+          );
+        }
         record.status = up.statusCode ?? 502;
         res.writeHead(record.status, outHeaders);
         let stalled = false;
@@ -196,6 +203,14 @@ export async function startFaultProxy(
               stalled = true;
               up.destroy();
             }
+            return;
+          }
+          if (fault?.kind === 'truncate' && start + piece.length >= fault.afterBytes) {
+            piece = piece.subarray(0, fault.afterBytes - start);
+            record.bytesSent += piece.length;
+            stalled = true;
+            res.end(piece);
+            up.destroy();
             return;
           }
           record.bytesSent += piece.length;

@@ -23,6 +23,7 @@ import {
 } from '../registry/platform';
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
 import type { ImageStore } from '../store/image-store';
+import { explainNoSpace, storeWriteError } from '../store/no-space';
 import { PullTracker } from './progress';
 
 /** When a pull goes to the network: `missing` (only if no local image has the name), `always`, or `newer`. */
@@ -142,7 +143,7 @@ export class Puller {
       const cancelled = controller.signal.aborted;
       const error = cancelled
         ? new BerthError('CANCELLED', `pull of ${request.reference} was cancelled`)
-        : err;
+        : explainNoSpace(err, this.options.store.root, `pull of ${request.reference}`);
       tracker.finish(cancelled ? 'cancelled' : 'failed', { error: toWireError(error) });
       throw error;
     } finally {
@@ -165,6 +166,8 @@ export class Puller {
       const found = await store.resolve(formatReference(candidate.reference)).catch(() => undefined);
       if (found) {
         local = { candidate, topDigest: found.image.top.digest, imageId: found.facts.configDigest };
+        // fsck --repair deleted a corrupt blob of this image: the name is here but the pull must bring it back.
+        if (policy === 'missing' && (await needsRepull(store, local.imageId))) local = undefined;
         break;
       }
     }
@@ -450,7 +453,9 @@ export class Puller {
           let broken: unknown;
           try {
             for await (const chunk of blob.body as AsyncIterable<Buffer>) {
-              await writer.write(chunk);
+              await writer.write(chunk).catch((err: unknown) => {
+                throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
+              });
               tracker.layerBytes(layer.digest, writer.offset);
             }
           } catch (err) {
@@ -504,6 +509,10 @@ export class Puller {
     const decoded = index;
     return decoded.uncompressedSize;
   }
+}
+
+async function needsRepull(store: ImageStore, imageId: string): Promise<boolean> {
+  return (await store.list()).some((summary) => summary.id === imageId && summary.needsRepull === true);
 }
 
 function uniqueLayers(images: PlannedImage[]): Descriptor[] {

@@ -1,7 +1,12 @@
 import { homedir } from 'node:os';
 import { BerthError } from '../../../shared/error';
 import { defaultCertsDirs, findRegistryCertificates } from '../reference/certs';
-import { defaultAuthFileLocations, findCredentials, type AuthFileLocations } from '../reference/credentials';
+import {
+  defaultAuthFileLocations,
+  findCredentials,
+  type AuthFileLocations,
+  type RegistryCredentials,
+} from '../reference/credentials';
 import {
   defaultRegistriesConfPaths,
   loadRegistriesConf,
@@ -19,6 +24,8 @@ export interface RegistryEnvironment {
   auth: AuthFileLocations;
   /** Options passed to every client (retry policy, timeouts, user agent, log). */
   client?: Omit<RegistryClientOptions, 'registry' | 'insecure' | 'certificates' | 'credentials'>;
+  /** Logins the desktop app sealed with the OS keychain; asked before the auth files. */
+  savedLogins?: { find(registry: string): Promise<RegistryCredentials | undefined> };
 }
 
 /** Reads the user's registries.conf and the usual certs.d and auth-file locations. */
@@ -93,7 +100,9 @@ export async function openRegistry(
   if (overrides.credentials !== null) {
     options.credentials =
       overrides.credentials ??
-      (async (repository) => (await findCredentials(host, repository, environment.auth))?.credentials);
+      (async (repository) =>
+        (await environment.savedLogins?.find(host)) ??
+        (await findCredentials(host, repository, environment.auth))?.credentials);
   }
   return new RegistryClient(options);
 }

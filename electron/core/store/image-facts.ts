@@ -1,6 +1,7 @@
 import type { Platform } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { isDigest } from '../../../shared/digest';
+import { shapeConfig } from './config-shape';
 import { chainIds } from './history';
 import { isIndexMediaType, parseJson, type Descriptor } from './layout';
 
@@ -95,9 +96,9 @@ export function parseIndexBlob(bytes: Buffer, digest: string): IndexBlob {
 /** Parses a config blob. */
 export function parseConfig(bytes: Buffer, digest: string): ConfigDocument {
   const doc = parseJson<ConfigDocument>(bytes.toString('utf8'), `config ${digest}`);
-  if (doc === null || typeof doc !== 'object')
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     throw new BerthError('MANIFEST_INVALID', `config ${digest} is not an object`);
-  return doc;
+  return shapeConfig(doc as unknown as Record<string, unknown>);
 }
 
 /** Derives the cached facts of an image from its manifest and config. */

@@ -37,6 +37,7 @@ import {
   type IndexBlob,
 } from './image-facts';
 import { BlobWriter, type IngestExpectation } from './ingest';
+import { explainNoSpace } from './no-space';
 import { hostPlatform } from '../registry/platform';
 import {
   blobFile,
@@ -829,6 +830,7 @@ export class ImageStore {
   }
 
   private async snapshot(options: { fresh?: boolean } = {}): Promise<Snapshot> {
+    // images.json changes alone (fsck --repair, a re-pull clearing needsRepull), so it is part of the key.
     const key = await this.indexKey();
     if (!options.fresh && this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
     const doc = await readIndex(this.paths);
@@ -943,6 +945,17 @@ export class ImageStore {
 
   /** Runs one change under the lock against a fresh snapshot, then applies it in crash-safe order. */
   private mutate<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
+    return this.applyChange(body).catch((err: unknown) => {
+      throw explainNoSpace(
+        err,
+        this.paths.root,
+        'a store change',
+        'index.json is replaced atomically, so names are as before or as asked; free some space and run `berth fsck`',
+      );
+    });
+  }
+
+  private applyChange<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
     return this.lock.run(async () => {
       await this.removeTempFiles();
       const snap = await this.snapshot({ fresh: true });
