@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
-import { familiarName, parseReference, repositoryOf } from '../../../shared/reference';
+import { parseReference, repositoryOf } from '../../../shared/reference';
 import { decodeLayer } from '../layers/layer-stream';
 import type { ImageStore } from '../store/image-store';
 import { parseManifest } from '../store/image-facts';
@@ -165,13 +165,13 @@ async function writeDockerArchive(store: ImageStore, tar: TarWriter, images: Pla
       await writeDecompressedLayer(store, tar, path, layer, diffId, image.uncompressedSizes[i]);
       written.add(path);
     }
-    const repoTags = image.names.map((n) => familiarName(n));
-    manifest.push({ Config: configPath, RepoTags: repoTags, Layers: layerPaths });
+    // Full names: podman reads a short `x:1` as `localhost/x:1`, docker reads either form the same.
+    manifest.push({ Config: configPath, RepoTags: image.names, Layers: layerPaths });
     const top = image.diffIds.at(-1);
     for (const name of image.names) {
       const ref = parseReference(name);
       if (ref.tag === undefined || top === undefined) continue;
-      const repo = familiarName(repositoryOf(ref));
+      const repo = repositoryOf(ref);
       (repositories[repo] ??= {})[ref.tag] = hexOf(top);
     }
   }
