@@ -160,7 +160,10 @@ describe('save then load', () => {
     const manifest = JSON.parse(
       (await import('node:child_process')).execFileSync('tar', ['-xzOf', output, 'manifest.json']).toString(),
     ) as { RepoTags: string[] }[];
-    expect(manifest[0]?.RepoTags.sort()).toEqual(['docker.io/library/alpine:3.20', 'docker.io/library/alpine:latest']);
+    expect(manifest[0]?.RepoTags.sort()).toEqual([
+      'docker.io/library/alpine:3.20',
+      'docker.io/library/alpine:latest',
+    ]);
     const missing = join(sourceRoot, '..', 'never.tar');
     await expect(
       saveImages(source, { images: ['alpine:3.20', 'nope:1'], output: missing }),
