@@ -8,6 +8,7 @@ import { appOriginFrom, appScheme } from './window/app-origin';
 import { respondFromBundle } from './window/app-protocol';
 import { isAllowedExternalUrl } from './window/external-links';
 import { createMainWindow } from './window/main-window';
+import { electronFileDialogs } from './window/file-dialogs';
 import { menuTemplate } from './window/menu';
 import {
   contentSecurityPolicy,
@@ -60,6 +61,7 @@ function start(): void {
     host: 'electron',
     version,
     emit: emitOverIpc(() => BrowserWindow.getAllWindows().map((win) => win.webContents)),
+    fileDialogs: electronFileDialogs(),
   });
   serveOverIpc(
     ipcMain,

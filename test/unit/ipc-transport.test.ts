@@ -102,6 +102,8 @@ function failingHandlers(): Handlers {
     'pull:start': unused,
     'pull:cancel': unused,
     'pull:list': unused,
+    'archive:save': unused,
+    'archive:load': unused,
   };
 }
 

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { familiarName } from '../../../shared/reference';
 import { loadArchive } from '../../core/archive/load';
-import { saveImages, type ArchiveFormat } from '../../core/archive/save';
+import type { ArchiveFormat } from '../../../shared/contract';
+import { saveImages } from '../../core/archive/save';
 import { globalOptions, print } from '../program';
 import { openStore } from './images';
 

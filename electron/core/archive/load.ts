@@ -5,6 +5,7 @@ import { basename, join, posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
+import type { ArchiveFormat, ArchivedImage, LoadedArchive } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import { decodeLayer, defaultDecodeLimits, detectCompression } from '../layers/layer-stream';
@@ -13,20 +14,9 @@ import { hostPlatform } from '../registry/platform';
 import { normalizeName, type ImageStore } from '../store/image-store';
 import { parseConfig, parseIndexBlob, parseManifest, type ManifestDocument } from '../store/image-facts';
 import { annotations, isIndexMediaType, mediaTypes, type Descriptor } from '../store/layout';
-import type { ArchiveFormat, ArchivedImage } from './save';
 
 /** Where the archive's bytes come from: a file, or a stream (an HTTP upload) with a label for messages. */
 export type LoadSource = { path: string } | { stream: Readable; label: string };
-
-/** What `loadArchive` loaded. */
-export interface LoadResult {
-  format: ArchiveFormat;
-  /** The compression the whole archive had. */
-  compression: 'gzip' | 'zstd' | 'none';
-  images: ArchivedImage[];
-  /** Names in the archive that are not valid references and were left off. */
-  skippedNames: string[];
-}
 
 /** One regular file of the archive, spooled into the store's ingest area and hashed as it passed. */
 interface Spooled {
@@ -65,7 +55,7 @@ const refNameKeys = ['io.containerd.image.name', annotations.refName];
  * truncated, corrupt or lying archive leaves the store exactly as it was. The archive streams through once;
  * each file is spooled to the ingest folder (the store's gc sweeps any a crash leaves), never held in memory.
  */
-export async function loadArchive(store: ImageStore, source: LoadSource): Promise<LoadResult> {
+export async function loadArchive(store: ImageStore, source: LoadSource): Promise<LoadedArchive> {
   const label = 'path' in source ? basename(source.path) : source.label;
   const archive = new ArchiveFiles(store, label);
   try {
@@ -134,7 +124,7 @@ class ArchiveFiles {
   ) {}
 
   /** Streams the whole archive once, spooling every regular file. Returns the outer compression. */
-  async read(stream: Readable): Promise<LoadResult['compression']> {
+  async read(stream: Readable): Promise<LoadedArchive['compression']> {
     const pending: Promise<void>[] = [];
     const feed: TarFeed = new TarFeed(
       (entry) => {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import type { ArchiveFormat, SavedArchive } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import { parseReference, repositoryOf } from '../../../shared/reference';
@@ -12,9 +13,6 @@ import type { ImageStore } from '../store/image-store';
 import { parseManifest } from '../store/image-facts';
 import { annotations, syncDir, tempSuffix, type Descriptor } from '../store/layout';
 import { TarWriter } from './tar-writer';
-
-/** The archive layouts Berth writes and reads. */
-export type ArchiveFormat = 'docker-archive' | 'oci-archive';
 
 /** What `saveImages` is asked to do. */
 export interface SaveRequest {
@@ -25,20 +23,6 @@ export interface SaveRequest {
   format?: ArchiveFormat;
   /** Gzips the whole archive. */
   compress?: boolean;
-}
-
-/** One image an archive holds. */
-export interface ArchivedImage {
-  id: string;
-  names: string[];
-}
-
-/** What `saveImages` wrote. */
-export interface SaveResult {
-  path: string;
-  format: ArchiveFormat;
-  compressed: boolean;
-  images: ArchivedImage[];
 }
 
 /** One image to write: its blobs as the store holds them, and the names it goes under. */
@@ -62,7 +46,7 @@ const compressedLayer = /\+(gzip|zstd)$|\.(gzip|zstd)$/;
  * a time; for a docker-archive they are decompressed on the way (docker and podman expect plain tars) and
  * checked against the config's diff IDs.
  */
-export async function saveImages(store: ImageStore, request: SaveRequest): Promise<SaveResult> {
+export async function saveImages(store: ImageStore, request: SaveRequest): Promise<SavedArchive> {
   const format = request.format ?? 'docker-archive';
   if (format !== 'docker-archive' && format !== 'oci-archive')
     throw new BerthError('BAD_REQUEST', `unknown archive format "${String(format)}"`);

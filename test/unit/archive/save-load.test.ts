@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadArchive } from '../../../electron/core/archive/load';
-import { saveImages, type ArchiveFormat } from '../../../electron/core/archive/save';
+import { saveImages } from '../../../electron/core/archive/save';
 import { TarWriter } from '../../../electron/core/archive/tar-writer';
 import type { ImageStore } from '../../../electron/core/store/image-store';
-import type { StoreEvent } from '../../../shared/contract';
+import type { ArchiveFormat, StoreEvent } from '../../../shared/contract';
 import { buildImage, smallImage, zstdAvailable, type FixtureImage } from '../../support/fixture';
 import { addImage, tempStore } from '../store/add-image';
 
