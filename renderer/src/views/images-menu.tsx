@@ -71,6 +71,11 @@ export function ImagesMenu() {
                 })),
               ]
             : []),
+          {
+            label: 'Save…',
+            icon: 'disk',
+            onSelect: () => s().openDialog({ kind: 'save-archive', ids: [image.id] }),
+          },
           { kind: 'separator' },
           {
             label: 'Remove image…',

@@ -7,6 +7,7 @@ import { ImageDetailsPanel } from './image-details';
 import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
 import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
+import { LoadArchiveDialog, SaveArchiveDialog } from './archive-dialogs';
 import { UntagZone } from './untag-zone';
 
 function PullButton() {
@@ -20,6 +21,20 @@ function PullButton() {
     >
       <Icon name="pulls" />
       Pull
+    </button>
+  );
+}
+
+function LoadButton() {
+  const store = useAppStoreApi();
+  return (
+    <button
+      type="button"
+      className="button"
+      data-testid="load-button"
+      onClick={() => store.getState().openDialog({ kind: 'load-archive' })}
+    >
+      Load…
     </button>
   );
 }
@@ -142,8 +157,7 @@ function SelectionBar() {
       <button
         type="button"
         className="button button-small"
-        disabled
-        title="Saving images to a tar arrives with the archive build"
+        onClick={() => store.getState().openDialog({ kind: 'save-archive', ids: selection })}
       >
         Save…
       </button>
@@ -165,6 +179,10 @@ function ImagesDialogs() {
       return <MoveTagDialog image={dialog.image} name={dialog.name} copy={dialog.copy} />;
     case 'remove':
       return <RemoveImagesDialog ids={dialog.ids} />;
+    case 'save-archive':
+      return <SaveArchiveDialog ids={dialog.ids} />;
+    case 'load-archive':
+      return <LoadArchiveDialog />;
   }
 }
 
@@ -283,6 +301,7 @@ export function ImagesView() {
               : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
           </span>
           <span className="toolbar-spacer" />
+          <LoadButton />
           <PullButton />
         </div>
         {count > 0 && <FilterBar />}
