@@ -112,7 +112,8 @@ function insidePath(path: string): string | undefined {
 /** The archive's regular files (spooled) and links, by normalized path. */
 class ArchiveFiles {
   private readonly files = new Map<string, Spooled>();
-  private readonly links = new Map<string, string>();
+  /** Link path to its target; null for a link that climbs out of the archive. */
+  private readonly links = new Map<string, string | null>();
   private readonly streams = new Set<WriteStream>();
   private readonly spools: string[] = [];
   private readonly diffIds = new Map<string, Promise<{ diffId: string; size: number }>>();
@@ -134,11 +135,12 @@ class ArchiveFiles {
           return;
         }
         if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
+          const link = entry.linkpath ?? '';
           const target =
-            entry.type === 'Link'
-              ? insidePath(entry.linkpath ?? '')
-              : insidePath(posix.join(posix.dirname(path), entry.linkpath ?? ''));
-          if (target !== undefined) this.links.set(path, target);
+            entry.type === 'Link' || link.startsWith('/')
+              ? insidePath(link)
+              : insidePath(posix.join(posix.dirname(path), link));
+          this.links.set(path, target ?? null);
           entry.resume();
           return;
         }
@@ -198,23 +200,24 @@ class ArchiveFiles {
 
   /** The spooled file `path` names (following links); a clear error when it escapes or is absent. */
   file(path: string, what: string): Spooled {
+    const outside = () =>
+      new BerthError('ARCHIVE_INVALID', `${this.label}: ${what} path "${path}" points outside the archive`, {
+        path,
+      });
     let current = insidePath(path);
-    for (let hop = 0; current !== undefined && hop <= maxLinkHops; hop++) {
+    if (current === undefined) throw outside();
+    for (let hop = 0; hop <= maxLinkHops; hop++) {
       const found = this.files.get(current);
       if (found) return found;
-      current = this.links.get(current);
-      if (current === undefined) break;
-    }
-    if (insidePath(path) === undefined || (current === undefined && this.links.has(insidePath(path)!))) {
-      throw new BerthError(
-        'ARCHIVE_INVALID',
-        `${this.label}: ${what} path "${path}" points outside the archive`,
-        {
+      const next = this.links.get(current);
+      if (next === null) throw outside();
+      if (next === undefined)
+        throw new BerthError('ARCHIVE_INVALID', `${this.label}: ${what} "${path}" is not in the archive`, {
           path,
-        },
-      );
+        });
+      current = next;
     }
-    throw new BerthError('ARCHIVE_INVALID', `${this.label}: ${what} "${path}" is not in the archive`, {
+    throw new BerthError('ARCHIVE_INVALID', `${this.label}: ${what} "${path}" is a chain of too many links`, {
       path,
     });
   }

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { Header } from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadArchive } from '../../../electron/core/archive/load';
 import { saveImages } from '../../../electron/core/archive/save';
@@ -76,15 +77,23 @@ function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Writes a docker-archive by hand: `files` in order, then manifest.json. */
+/** Writes a docker-archive by hand: `files` (or symlinks) in order, then manifest.json. */
 async function handMadeDockerArchive(
   file: string,
-  files: [string, Buffer][],
+  files: [string, Buffer | { symlink: string }][],
   manifest: unknown,
 ): Promise<void> {
   const out = createWriteStream(file);
   const tar = new TarWriter(out);
-  for (const [path, bytes] of files) await tar.file(path, bytes);
+  for (const [path, body] of files) {
+    if (Buffer.isBuffer(body)) {
+      await tar.file(path, body);
+      continue;
+    }
+    const header = new Header({ path, type: 'SymbolicLink', linkpath: body.symlink, size: 0, mode: 0o777 });
+    header.encode();
+    out.write(header.block);
+  }
   await tar.file('manifest.json', Buffer.from(JSON.stringify(manifest)));
   await tar.finish();
   await new Promise<void>((resolve, reject) =>
@@ -259,6 +268,44 @@ describe('load refuses bad archives and leaves the store unchanged', () => {
       );
       await expectRefused(file, code, message);
     }
+  });
+
+  it("follows docker's legacy layer symlinks inside the archive and refuses one that climbs out", async () => {
+    const config = Buffer.from(
+      JSON.stringify({
+        rootfs: { type: 'layers', diff_ids: [two.layers[2]!.diffId, two.layers[2]!.diffId] },
+      }),
+    );
+    const configName = `${sha256(config).slice(7)}.json`;
+    const file = join(sourceRoot, '..', 'linked.tar');
+    await handMadeDockerArchive(
+      file,
+      [
+        [configName, config],
+        ['aaa/layer.tar', two.layers[2]!.tar],
+        ['bbb/layer.tar', { symlink: '../aaa/layer.tar' }],
+      ],
+      [{ Config: configName, RepoTags: ['linked:1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }],
+    );
+    const { store } = await freshStore();
+    const loaded = await loadArchive(store, { path: file });
+    expect(loaded.images).toEqual([{ id: sha256(config), names: ['docker.io/library/linked:1'] }]);
+    expect((await store.fsck()).clean).toBe(true);
+    const escaping = join(sourceRoot, '..', 'escaping.tar');
+    await handMadeDockerArchive(
+      escaping,
+      [
+        [configName, config],
+        ['aaa/layer.tar', two.layers[2]!.tar],
+        ['bbb/layer.tar', { symlink: '../../outside/layer.tar' }],
+      ],
+      [{ Config: configName, RepoTags: ['linked:1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }],
+    );
+    await expectRefused(
+      escaping,
+      'ARCHIVE_INVALID',
+      /layer path "bbb\/layer\.tar" points outside the archive/,
+    );
   });
 
   it('refuses a file that is no archive and a missing file', async () => {
