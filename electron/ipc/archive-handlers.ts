@@ -13,15 +13,17 @@ export interface ArchiveFileDialogs {
   chooseLoadPath(): Promise<string | undefined>;
 }
 
-/** A file name that says what an archive holds, e.g. `alpine_3.20.tar.gz`. */
+/** A file name that says what an archive holds, e.g. `alpine_3.20.tar.gz` or `web_1.0_and_2_more.tar`. */
 export function suggestedArchiveName(images: string[], compress: boolean): string {
+  const isId = (query: string) => /^(sha256:)?[0-9a-f]{6,}$/.test(query);
+  const label = (query: string) =>
+    isId(query) ? query.replace(/^sha256:/, '').slice(0, 12) : familiarName(query);
+  const repository = (query: string) => (isId(query) ? query : label(query).replace(/:[^:/]*$/, ''));
   const first = images[0] ?? 'images';
-  const base = /^(sha256:)?[0-9a-f]{6,}$/.test(first)
-    ? first.replace(/^sha256:/, '').slice(0, 12)
-    : familiarName(first);
-  const stem =
-    base.replace(/[^A-Za-z0-9._-]+/g, '_') + (images.length > 1 ? `_and_${images.length - 1}_more` : '');
-  return `${stem}.tar${compress ? '.gz' : ''}`;
+  const others = new Set(images.map(repository));
+  others.delete(repository(first));
+  const more = others.size > 0 ? `_and_${others.size}_more` : '';
+  return `${label(first).replace(/[^A-Za-z0-9._-]+/g, '_')}${more}.tar${compress ? '.gz' : ''}`;
 }
 
 /**

@@ -77,5 +77,8 @@ describe('archive:save and archive:load with host dialogs', () => {
     expect(suggestedArchiveName(['docker.io/library/alpine:3.20'], false)).toBe('alpine_3.20.tar');
     expect(suggestedArchiveName(['quay.io/a/b:1', 'c:2'], true)).toBe('quay.io_a_b_1_and_1_more.tar.gz');
     expect(suggestedArchiveName([`sha256:${'ab'.repeat(32)}`], false)).toBe('abababababab.tar');
+    expect(suggestedArchiveName(['alpine:3.20', 'docker.io/library/alpine:latest'], true)).toBe(
+      'alpine_3.20.tar.gz',
+    );
   });
 });
