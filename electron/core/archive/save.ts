@@ -69,9 +69,13 @@ export async function saveImages(store: ImageStore, request: SaveRequest): Promi
     await syncDir(dirname(request.output));
   } catch (err) {
     source.destroy();
-    await flowing.catch(() => undefined);
+    // The output's own failure (no such folder, disk full) says more than the writer's "closed early".
+    const cause = await flowing.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await rm(tmp, { force: true });
-    throw err;
+    throw outputError(cause ?? err, request.output);
   }
   const images = planned.map((p) => ({ id: p.id, names: p.names }));
   await store.recordEvent({
@@ -225,4 +229,15 @@ async function writeOciArchive(store: ImageStore, tar: TarWriter, images: Planne
     manifests: entries,
   };
   await tar.file('index.json', Buffer.from(JSON.stringify(index)));
+}
+
+/** A file-system failure on the output as a clear BerthError naming the file. */
+function outputError(err: unknown, output: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT')
+    return new BerthError('NOT_FOUND', `cannot write ${output}: its folder does not exist`);
+  if (code === 'ENOSPC') return new BerthError('NO_SPACE', `no space left to write ${output}`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new BerthError('DENIED', `not allowed to write ${output}`);
+  return err;
 }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { Header, Pax } from 'tar';
 import { BerthError } from '../../../shared/error';
@@ -52,7 +51,27 @@ export class TarWriter {
     await this.write(header.block!);
   }
 
+  /** Writes with backpressure; fails (never hangs) when the output is destroyed underneath. */
   private async write(chunk: Buffer): Promise<void> {
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    if (this.out.destroyed) throw closedEarly(this.out);
+    if (this.out.write(chunk)) return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        this.out.off('drain', onDrain);
+        this.out.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => settle();
+      const onClose = () => settle(closedEarly(this.out));
+      this.out.on('drain', onDrain);
+      this.out.on('close', onClose);
+    });
   }
+}
+
+function closedEarly(out: Writable): Error {
+  return (
+    out.errored ?? new BerthError('INTERNAL', 'the archive output closed before the archive was complete')
+  );
 }

@@ -181,6 +181,15 @@ describe('save then load', () => {
     });
     await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await readdir(join(sourceRoot, '..'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await expect(
+      saveImages(source, {
+        images: ['alpine:3.20'],
+        output: join(sourceRoot, '..', 'no-such-folder', 'x.tar'),
+      }),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringMatching(/its folder does not exist/) as string,
+    });
   });
 });
 
