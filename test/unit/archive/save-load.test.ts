@@ -193,6 +193,36 @@ describe('save then load', () => {
   });
 });
 
+describe('load of archives other tools write', () => {
+  it('loads a docker-archive (docker 25 layout) whose layer is gzip-compressed, checking its diff ID', async () => {
+    const layer = one.layers[0]!;
+    const config = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.diffId] } }));
+    const configPath = `blobs/sha256/${sha256(config).slice(7)}`;
+    const layerPath = `blobs/sha256/${layer.digest.slice(7)}`;
+    const file = join(sourceRoot, '..', 'gzip-layer.tar');
+    await handMadeDockerArchive(
+      file,
+      [
+        [configPath, config],
+        [layerPath, layer.bytes],
+      ],
+      [{ Config: configPath, RepoTags: ['docker.io/library/zipped:1'], Layers: [layerPath] }],
+    );
+    const { store } = await freshStore();
+    await loadArchive(store, { path: file });
+    const details = await store.inspect('zipped:1');
+    expect(details.layers).toMatchObject([
+      {
+        digest: layer.digest,
+        diffId: layer.diffId,
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        uncompressedSize: layer.tar.length,
+      },
+    ]);
+    expect((await store.fsck()).clean).toBe(true);
+  });
+});
+
 describe('load refuses bad archives and leaves the store unchanged', () => {
   it('refuses a truncated archive, plain and gzip', async () => {
     for (const compress of [false, true]) {
