@@ -106,6 +106,19 @@ describe('berth save read by skopeo', () => {
   );
 });
 
+describe('berth oci-archive read by skopeo', () => {
+  it('skopeo finds each name of a berth oci-archive and copies the image unchanged', async () => {
+    const file = join(dir, 'saved-oci.tar');
+    await cli(sourceStore, ['save', '--format', 'oci-archive', '-o', file, 'alpine:3.20', 'alpine:latest']);
+    const layout = join(dir, 'skopeo-from-berth-oci');
+    for (const name of ['docker.io/library/alpine:3.20', 'docker.io/library/alpine:latest']) {
+      await run('skopeo', ['copy', '--quiet', `oci-archive:${file}:${name}`, `oci:${layout}:${name}`]);
+      const { stdout } = await run('skopeo', ['inspect', '--raw', `oci:${layout}:${name}`]);
+      expect(sha256(Buffer.from(stdout)), name).toBe(big.digest);
+    }
+  });
+});
+
 describe('berth save read by podman', () => {
   it('podman load takes a berth docker-archive with every image, name and ID', async () => {
     const file = join(dir, 'for-podman.tar');
