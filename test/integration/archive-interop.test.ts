@@ -106,6 +106,38 @@ describe('berth save read by skopeo', () => {
   );
 });
 
+describe('berth save then berth load into a fresh store', () => {
+  it.each([
+    ['docker-archive', false],
+    ['docker-archive', true],
+    ['oci-archive', false],
+    ['oci-archive', true],
+  ])('round-trips two images and three tags as %s (compress: %s)', async (format, compress) => {
+    const file = join(dir, `round-trip-${format}-${compress}.tar`);
+    const names = ['alpine:3.20', 'alpine:latest', 'localhost:5000/team/app:1'];
+    await cli(sourceStore, [
+      'save',
+      '--format',
+      format,
+      ...(compress ? ['--compress'] : []),
+      '-o',
+      file,
+      ...names,
+    ]);
+    const target = join(dir, `round-trip-store-${format}-${compress}`);
+    await cli(target, ['load', '-i', file]);
+    const listing = async (store: string) => {
+      const rows = JSON.parse((await cli(store, ['--json', 'images'])).stdout) as {
+        id: string;
+        repoTags: string[];
+      }[];
+      return Object.fromEntries(rows.map((r) => [r.id, [...r.repoTags].sort()]));
+    };
+    expect(await listing(target)).toEqual(await listing(sourceStore));
+    expect(Object.keys(await listing(target)).sort()).toEqual([big.configDigest, small.configDigest].sort());
+  });
+});
+
 describe('berth oci-archive read by skopeo', () => {
   it('skopeo finds each name of a berth oci-archive and copies the image unchanged', async () => {
     const file = join(dir, 'saved-oci.tar');
