@@ -9,6 +9,7 @@ import { appOriginFrom, appScheme } from './window/app-origin';
 import { respondFromBundle } from './window/app-protocol';
 import { isAllowedExternalUrl } from './window/external-links';
 import { createMainWindow } from './window/main-window';
+import { electronFileDialogs } from './window/file-dialogs';
 import { menuTemplate } from './window/menu';
 import { safeStorageCipher } from './window/safe-storage';
 import {
@@ -66,6 +67,7 @@ function start(): void {
       join(app.getPath('userData'), 'credentials.json'),
       safeStorageCipher(),
     ),
+    fileDialogs: electronFileDialogs(),
   });
   serveOverIpc(
     ipcMain,

@@ -253,6 +253,60 @@ export interface UpdateCheck {
   upToDate: boolean;
 }
 
+/** The archive layouts `images:save`/`berth save` write and `berth load` reads. */
+export type ArchiveFormat = 'docker-archive' | 'oci-archive';
+
+/** One image an archive holds: its ID and the full names it carries. */
+export interface ArchivedImage {
+  id: string;
+  names: string[];
+}
+
+/** What to put in an archive: names (that name goes in) or IDs (every name of the image goes in). */
+export interface ArchiveSaveRequest {
+  images: string[];
+  format?: ArchiveFormat;
+  /** Gzips the whole archive. */
+  compress?: boolean;
+}
+
+/** An archive written. */
+export interface SavedArchive {
+  /** Where it was written (a file name only, for a browser download). */
+  path: string;
+  format: ArchiveFormat;
+  compressed: boolean;
+  images: ArchivedImage[];
+}
+
+/** An archive loaded. */
+export interface LoadedArchive {
+  format: ArchiveFormat;
+  /** The compression of the whole archive, told by its magic bytes. */
+  compression: 'gzip' | 'zstd' | 'none';
+  images: ArchivedImage[];
+  /** Names in the archive that are not valid references and were left off. */
+  skippedNames: string[];
+}
+
+/** How a host moves archive files: its own file dialogs (Electron), or a download and an upload (berth serve). */
+export type ArchiveTransferKind = 'native-dialog' | 'http';
+
+/** The transfer a host offers: Electron shows native dialogs in main, the browser host moves files over HTTP. */
+export function archiveTransferOf(host: AppInfo['host']): ArchiveTransferKind {
+  return host === 'electron' ? 'native-dialog' : 'http';
+}
+
+/** The HTTP paths `berth serve` offers for archives (the token cookie guards them like every request). */
+export const archiveHttpPaths = {
+  /** POST an ArchiveSaveRequest as JSON; the answer is an Outcome of `{ download, archive }`. */
+  save: '/archive/save',
+  /** GET `<download>` from a save answer to fetch the file (once). */
+  download: '/archive/download/',
+  /** POST the archive bytes as the body; the answer is an Outcome of LoadedArchive. */
+  load: '/archive/load',
+} as const;
+
 type Empty = Record<string, never>;
 
 // A phantom-typed descriptor: the value is an empty object, the types ride along.
@@ -305,6 +359,8 @@ export const operations = {
     { registry: string; removed: boolean; file: string; elsewhere?: string }
   >(),
   'images:check-update': op<{ image: string; name?: string }, UpdateCheck>(),
+  'archive:save': op<ArchiveSaveRequest, { cancelled: true } | { cancelled: false; archive: SavedArchive }>(),
+  'archive:load': op<Empty, { cancelled: true } | { cancelled: false; loaded: LoadedArchive }>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

@@ -7,6 +7,7 @@ import { registerMaintenance } from './commands/fsck';
 import { registerPull } from './commands/pull';
 import { registerRegistry } from './commands/registry';
 import { registerPush } from './commands/push';
+import { registerArchive } from './commands/archive';
 import { version } from '../version';
 
 const program = createProgram(version, [
@@ -18,5 +19,6 @@ const program = createProgram(version, [
   registerPull,
   registerRegistry,
   registerPush,
+  registerArchive,
 ]);
 process.exitCode = await run(program, process.argv);

@@ -7,6 +7,7 @@ import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
 import { pushStarter } from './push-tasks';
 import { createRegistryHandlers } from './registry-handlers';
+import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -21,6 +22,8 @@ export interface HandlerContext {
   registryEnvironment?: RegistryEnvironment;
   /** The desktop app's keychain-sealed logins, asked before the auth files. */
   savedLogins?: RegistryEnvironment['savedLogins'];
+  /** The host's file dialogs for saving and loading archives (Electron's main process); none in `berth serve`. */
+  fileDialogs?: ArchiveFileDialogs;
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
@@ -65,6 +68,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'push:start': async ({ image, destination }) => ({ pullId: await startPush(image, destination) }),
     'pull:retry': ({ pullId }) => new Promise((resolve) => resolve({ pullId: pulls.retry(pullId) })),
     ...createRegistryHandlers(ctx.registryEnvironment, images),
+    ...archiveHandlers(images, ctx.fileDialogs),
   };
 }
 

@@ -8,6 +8,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Emit, Handlers } from '../../shared/contract';
 import { dispatch } from '../ipc/dispatch';
+import type { HttpRoute } from './archive-routes';
 
 /** How to run the browser host. */
 export interface ServeOptions {
@@ -19,6 +20,8 @@ export interface ServeOptions {
   handlers: (emit: Emit) => Handlers;
   /** A fixed token for tests; a random one per launch otherwise. */
   token?: string;
+  /** Extra HTTP routes (archive download and upload), asked in order after the token check. */
+  routes?: HttpRoute[];
 }
 
 /** A running `berth serve`. */
@@ -119,6 +122,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       });
       return void res.end();
     }
+    for (const route of options.routes ?? []) if (await route(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return void res.writeHead(405).end('method not allowed');
     const file = await staticFile(rendererDir, url.pathname);

@@ -1,5 +1,6 @@
 import type {
   AppInfo,
+  LoadedArchive,
   ImageDetails,
   BerthClient,
   EventName,
@@ -74,6 +75,15 @@ export class FakeClient implements BerthClient {
   };
   /** Passwords the fake registries accept, by registry. */
   passwords: Record<string, string> = {};
+  /** When true, `archive:save` and `archive:load` answer as if the user cancelled the native dialog. */
+  archiveCancelled = false;
+  /** What `archive:load` answers with. */
+  loadedArchive: LoadedArchive = {
+    format: 'docker-archive',
+    compression: 'none',
+    images: [],
+    skippedNames: [],
+  };
   readonly calls: { name: Operation; params: unknown }[] = [];
   private gates = new Map<Operation, (() => void)[]>();
   private pullCount = 0;
@@ -252,6 +262,23 @@ export class FakeClient implements BerthClient {
         bytesFreed: dryRun === true ? 0 : victims.reduce((sum, i) => sum + i.size, 0),
       };
     },
+    'archive:save': ({ images, format, compress }) => {
+      if (this.archiveCancelled) return { cancelled: true };
+      const saved = this.images.filter((i) => images.some((q) => q === i.id || i.repoTags.includes(q)));
+      return {
+        cancelled: false,
+        archive: {
+          path: `/home/user/${compress === true ? 'images.tar.gz' : 'images.tar'}`,
+          format: format ?? 'docker-archive',
+          compressed: compress === true,
+          images: saved.map((i) => ({ id: i.id, names: i.repoTags.filter((n) => images.includes(n)) })),
+        },
+      };
+    },
+    'archive:load': () =>
+      this.archiveCancelled
+        ? { cancelled: true }
+        : { cancelled: false, loaded: structuredClone(this.loadedArchive) },
     'store:df': () => ({
       totalSize: this.images.reduce((sum, i) => sum + i.size, 0),
       reclaimable: this.images.filter((i) => i.dangling).reduce((sum, i) => sum + i.size, 0),

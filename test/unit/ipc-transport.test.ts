@@ -111,6 +111,8 @@ function failingHandlers(): Handlers {
     'registries:login': unused,
     'registries:logout': unused,
     'images:check-update': unused,
+    'archive:save': unused,
+    'archive:load': unused,
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { startServe } from '../../serve/server';
+import { archiveRoutes } from '../../serve/archive-routes';
+import { ImageStore } from '../../core/store/image-store';
 import { createHandlers } from '../../ipc/handlers';
 import { settingsPath } from '../../core/settings';
 import { version } from '../../version';
@@ -18,17 +20,28 @@ export function parsePort(value: string): number {
 /** Starts the browser host and keeps running until interrupted. */
 export async function serve(command: Command, opts: { host: string; port: number }): Promise<void> {
   const { store } = globalOptions(command);
+  // One store instance behind both the contract and the archive routes, so loads reach every UI as events.
+  const imageStore = await ImageStore.open(store);
+  const archives = archiveRoutes(() => Promise.resolve(imageStore));
   const host = await startServe({
     host: opts.host,
     port: opts.port,
     rendererDir: rendererDir(),
     handlers: (emit) =>
-      createHandlers({ storePath: store, settingsFile: settingsPath(store), host: 'serve', version, emit }),
+      createHandlers({
+        storePath: store,
+        settingsFile: settingsPath(store),
+        host: 'serve',
+        version,
+        emit,
+        imageStore,
+      }),
+    routes: [archives.route],
   });
   process.stdout.write(`Berth is serving ${store} at ${host.url}\n`);
   await new Promise<void>((done) => {
     const stop = () => {
-      void host.close().then(done);
+      void host.close().then(archives.close).then(done);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

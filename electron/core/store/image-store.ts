@@ -668,6 +668,13 @@ export class ImageStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** Logs an event of an operation that changes no entry (a save) and tells this instance's listeners. */
+  async recordEvent(event: StoreEvent): Promise<void> {
+    await appendEvent(this.paths.events, event);
+    this.options.onEvent?.(event);
+    for (const listener of this.listeners) listener(event);
+  }
+
   /** Lookup rules, in order: a full ID or digest; a name (`:latest` implied); `repo@digest`; an ID prefix. */
   private resolveIn(snap: Snapshot, query: string): ResolvedImage {
     const found = (image: CatalogImage, name?: string): ResolvedImage => {

@@ -9,6 +9,8 @@ import { createRegistriesSlice, type RegistriesSlice } from './registries-slice'
 import { createSettingsSlice, type SettingsSlice } from './settings-slice';
 import { createTagsSlice, type TagsSlice } from './tags-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
+import { createArchiveSlice, type ArchiveSlice } from './archive-slice';
+import type { HttpTransferDeps } from '../client/archive-transfer';
 
 /** The whole renderer state: every slice's fields and actions side by side. */
 export type AppState = ImagesSlice &
@@ -19,13 +21,20 @@ export type AppState = ImagesSlice &
   SettingsSlice &
   ActivitySlice &
   UiSlice &
-  RegistriesSlice;
+  RegistriesSlice &
+  ArchiveSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
 
+/** What the page offers besides the client (tests pass fakes); the browser's own by default. */
+export interface AppStoreOptions {
+  /** How the browser host's archive download and upload reach the server. */
+  archiveHttp?: HttpTransferDeps;
+}
+
 /** Builds the one app store from its slices; the client is the only way out, so tests pass a fake. */
-export function createAppStore(client: BerthClient): AppStore {
+export function createAppStore(client: BerthClient, options: AppStoreOptions = {}): AppStore {
   return createStore<AppState>()((...a) => ({
     ...createImagesSlice(client)(...a),
     ...createTagsSlice(client)(...a),
@@ -36,5 +45,6 @@ export function createAppStore(client: BerthClient): AppStore {
     ...createActivitySlice(client)(...a),
     ...createUiSlice(...a),
     ...createRegistriesSlice(client)(...a),
+    ...createArchiveSlice(client, options.archiveHttp)(...a),
   }));
 }

@@ -50,7 +50,9 @@ export type ImagesDialog =
   | { kind: 'add-tag'; image: string }
   | { kind: 'move-tag'; image: string; name: string; copy: boolean }
   | { kind: 'remove'; ids: string[] }
-  | { kind: 'push'; image: string };
+  | { kind: 'push'; image: string }
+  | { kind: 'save-archive'; ids: string[] }
+  | { kind: 'load-archive' };
 
 /** An open context menu: where, for which image, and for which of its tags when opened on a chip. */
 export interface ImagesMenu {

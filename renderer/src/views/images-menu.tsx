@@ -76,6 +76,11 @@ export function ImagesMenu() {
             icon: 'upload',
             onSelect: () => s().openDialog({ kind: 'push', image: image.id }),
           },
+          {
+            label: 'Save…',
+            icon: 'disk',
+            onSelect: () => s().openDialog({ kind: 'save-archive', ids: [image.id] }),
+          },
           { kind: 'separator' },
           {
             label: 'Remove image…',

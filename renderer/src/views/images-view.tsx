@@ -8,6 +8,7 @@ import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
 import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
 import { PushDialog } from './push-dialog';
+import { LoadArchiveDialog, SaveArchiveDialog } from './archive-dialogs';
 import { UntagZone } from './untag-zone';
 
 function PullButton() {
@@ -16,6 +17,20 @@ function PullButton() {
     <button type="button" className="button button-primary" data-testid="pull-button" onClick={() => open()}>
       <Icon name="pulls" />
       Pull
+    </button>
+  );
+}
+
+function LoadButton() {
+  const store = useAppStoreApi();
+  return (
+    <button
+      type="button"
+      className="button"
+      data-testid="load-button"
+      onClick={() => store.getState().openDialog({ kind: 'load-archive' })}
+    >
+      Load…
     </button>
   );
 }
@@ -138,8 +153,7 @@ function SelectionBar() {
       <button
         type="button"
         className="button button-small"
-        disabled
-        title="Saving images to a tar arrives with the archive build"
+        onClick={() => store.getState().openDialog({ kind: 'save-archive', ids: selection })}
       >
         Save…
       </button>
@@ -163,6 +177,10 @@ function ImagesDialogs() {
       return <RemoveImagesDialog ids={dialog.ids} />;
     case 'push':
       return <PushDialog image={dialog.image} />;
+    case 'save-archive':
+      return <SaveArchiveDialog ids={dialog.ids} />;
+    case 'load-archive':
+      return <LoadArchiveDialog />;
   }
 }
 
@@ -281,6 +299,7 @@ export function ImagesView() {
               : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
           </span>
           <span className="toolbar-spacer" />
+          <LoadButton />
           <PullButton />
         </div>
         {count > 0 && <FilterBar />}
