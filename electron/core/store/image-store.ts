@@ -667,6 +667,11 @@ export class ImageStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** Logs an event that changed nothing in the store (an export), to the log and every listener, under the lock. */
+  recordEvent(event: Omit<StoreEvent, 'time'>): Promise<void> {
+    return this.mutate(() => Promise.resolve({ events: [{ time: now(), ...event }], result: undefined }));
+  }
+
   /** Lookup rules, in order: a full ID or digest; a name (`:latest` implied); `repo@digest`; an ID prefix. */
   private resolveIn(snap: Snapshot, query: string): ResolvedImage {
     const found = (image: CatalogImage, name?: string): ResolvedImage => {
