@@ -5,6 +5,7 @@ import { PullTasks } from '../core/pull/tasks';
 import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
+import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -17,6 +18,8 @@ export interface HandlerContext {
   imageStore?: ImageStore;
   /** How registries are reached; when absent the user's registries.conf, certs.d and auth files are read. */
   registryEnvironment?: RegistryEnvironment;
+  /** The native open/save dialog (Electron); the browser host has none and the UI asks for a typed path. */
+  choosePath?: ChoosePath;
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
@@ -57,6 +60,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       ),
     'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
     'pull:list': () => Promise.resolve(pulls.list()),
+    ...rootfsHandlers(images, ctx.choosePath),
   };
 }
 

@@ -102,6 +102,10 @@ function failingHandlers(): Handlers {
     'pull:start': unused,
     'pull:cancel': unused,
     'pull:list': unused,
+    'images:import': unused,
+    'images:export': unused,
+    'images:squash': unused,
+    'files:choose': unused,
   };
 }
 

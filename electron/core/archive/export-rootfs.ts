@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
+import { BerthError } from '../../../shared/error';
 import { decodeLayer } from '../layers/layer-stream';
 import {
   baseName,
@@ -227,6 +228,9 @@ export async function exportRootfsToFile(
   file: string,
 ): Promise<ExportResult & { file: string }> {
   const resolved = await store.resolve(query);
+  const folder = await stat(dirname(file)).catch(() => undefined);
+  if (!folder?.isDirectory())
+    throw new BerthError('NOT_FOUND', `folder ${dirname(file)} does not exist`, { file });
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.partial`);
   const out = createWriteStream(temp, { flags: 'wx' });
   try {

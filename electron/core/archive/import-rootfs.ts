@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Platform } from '../../../shared/contract';
 import { quoteInput } from '../../../shared/digest';
@@ -6,6 +8,7 @@ import { decodeLayer } from '../layers/layer-stream';
 import type { LayerIndex } from '../layers/layer-entry';
 import { hostPlatform, parsePlatform } from '../registry/platform';
 import { normalizeName, type ImageStore } from '../store/image-store';
+import { ignoreMissing } from '../store/layout';
 import { applyChanges } from './image-changes';
 import { commitLayerImage, writeChunk, writeLayerBlob } from './rootfs-layer';
 
@@ -123,4 +126,21 @@ export async function importRootfs(store: ImageStore, request: ImportRequest): P
     },
     platform,
   };
+}
+
+/** Imports the tarball at `file` (see {@link importRootfs}); NOT_FOUND when there is no such file. */
+export async function importRootfsFile(
+  store: ImageStore,
+  file: string,
+  request: Omit<ImportRequest, 'source' | 'label'>,
+): Promise<ImportResult> {
+  const info = await stat(file).catch(ignoreMissing);
+  if (!info) throw new BerthError('NOT_FOUND', `tarball ${file} does not exist`, { file });
+  if (!info.isFile()) throw new BerthError('BAD_REQUEST', `${file} is not a file`, { file });
+  const source = createReadStream(file);
+  try {
+    return await importRootfs(store, { ...request, source, label: file });
+  } finally {
+    source.destroy();
+  }
 }
