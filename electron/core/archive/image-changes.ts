@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { quoteInput } from '../../../shared/digest';
+import { changeInstructions } from '../../../shared/change-instructions';
 import { BerthError } from '../../../shared/error';
 
 /** The `config` block of an image config that `--change` instructions may set (OCI/Docker field names). */
@@ -16,17 +17,8 @@ export interface ContainerConfig {
   [field: string]: unknown;
 }
 
-/** The Dockerfile instructions `berth import --change` accepts, as `docker import --change` does. */
-export const changeInstructions = [
-  'CMD',
-  'ENTRYPOINT',
-  'ENV',
-  'EXPOSE',
-  'LABEL',
-  'USER',
-  'VOLUME',
-  'WORKDIR',
-] as const;
+/** The instructions `--change` accepts (one list, shared with the UI's inline check). */
+export { changeInstructions };
 
 /** JSON-array form when the text parses as an array of strings, else shell form, as Docker decides. */
 function commandOf(text: string): string[] {

@@ -49,7 +49,10 @@ export interface TagDrag {
 export type ImagesDialog =
   | { kind: 'add-tag'; image: string }
   | { kind: 'move-tag'; image: string; name: string; copy: boolean }
-  | { kind: 'remove'; ids: string[] };
+  | { kind: 'remove'; ids: string[] }
+  | { kind: 'import' }
+  | { kind: 'export'; image: string }
+  | { kind: 'squash'; image: string };
 
 /** An open context menu: where, for which image, and for which of its tags when opened on a chip. */
 export interface ImagesMenu {

@@ -71,6 +71,16 @@ export function ImagesMenu() {
                 })),
               ]
             : []),
+          {
+            label: 'Export filesystem…',
+            icon: 'copy',
+            onSelect: () => s().openDialog({ kind: 'export', image: image.id }),
+          },
+          {
+            label: 'Squash…',
+            icon: 'layers',
+            onSelect: () => s().openDialog({ kind: 'squash', image: image.id }),
+          },
           { kind: 'separator' },
           {
             label: 'Remove image…',

@@ -8,6 +8,7 @@ import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
 import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
 import { UntagZone } from './untag-zone';
+import { ExportDialog, ImportButton, ImportDialog, SquashDialog } from './rootfs-dialogs';
 
 function PullButton() {
   return (
@@ -165,6 +166,12 @@ function ImagesDialogs() {
       return <MoveTagDialog image={dialog.image} name={dialog.name} copy={dialog.copy} />;
     case 'remove':
       return <RemoveImagesDialog ids={dialog.ids} />;
+    case 'import':
+      return <ImportDialog />;
+    case 'export':
+      return <ExportDialog image={dialog.image} />;
+    case 'squash':
+      return <SquashDialog image={dialog.image} />;
   }
 }
 
@@ -283,6 +290,7 @@ export function ImagesView() {
               : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
           </span>
           <span className="toolbar-spacer" />
+          <ImportButton />
           <PullButton />
         </div>
         {count > 0 && <FilterBar />}
