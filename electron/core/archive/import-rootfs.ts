@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Platform } from '../../../shared/contract';
 import { quoteInput } from '../../../shared/digest';
@@ -104,7 +105,7 @@ export async function importRootfs(store: ImageStore, request: ImportRequest): P
     history: [
       {
         created,
-        created_by: `berth import ${request.label}`,
+        created_by: `berth import ${basename(request.label)}`,
         comment: request.message ?? 'imported from tarball',
       },
     ],

@@ -4,6 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportRootfs } from '../../../electron/core/archive/export-rootfs';
 import { importRootfs } from '../../../electron/core/archive/import-rootfs';
+import { hostPlatform } from '../../../electron/core/registry/platform';
 import { squashImage } from '../../../electron/core/archive/squash';
 import type { ImageStore } from '../../../electron/core/store/image-store';
 import { buildImage, buildLayerTar } from '../../support/fixture';
@@ -99,6 +100,12 @@ describe('import', () => {
     const result = await importRootfs(store, { source: streamOf(rootfsTar), label: 'rootfs.tar' });
     const [row] = await store.list();
     expect(row).toMatchObject({ id: result.id, dangling: true, repoTags: [] });
+    expect(row?.platform).toEqual(hostPlatform());
+    const config = await configOf(store, result.id);
+    expect(config).toMatchObject({ os: hostPlatform().os, architecture: hostPlatform().architecture });
+    expect(config.history).toEqual([
+      expect.objectContaining({ created_by: 'berth import rootfs.tar', comment: 'imported from tarball' }),
+    ]);
     expect((await store.resolve(result.id.slice(7, 19))).facts.configDigest).toBe(result.id);
   });
 
