@@ -30,6 +30,7 @@ test('import a tarball typed as a host path, squash it, export it, and see a bad
   await dialogs.importTarball({ path: join(dir, 'missing.tar') });
   await expect(dialogs.error).toContainText('does not exist');
   await expect(dialogs.error).toContainText('NOT_FOUND');
+  await host.page.screenshot({ path: 'test-results/screenshots/import-dialog.png' });
   await dialogs.importDialog.getByRole('button', { name: 'Cancel' }).click();
 
   await dialogs.importTarball({

@@ -73,7 +73,7 @@ function Field({
       </label>
       <p
         id={id}
-        className={bad ? 'field-error' : check.ok && check.note ? 'field-ok' : 'field-help'}
+        className={`${bad ? 'field-error' : check.ok && check.note ? 'field-ok' : 'field-help'} field-words`}
         role={bad ? 'alert' : undefined}
         data-testid={id}
       >
@@ -196,6 +196,7 @@ export function ImportDialog() {
         </>
       }
     >
+      <ErrorLine error={error} />
       <Field
         id="import-path-help"
         label="Tarball"
@@ -285,7 +286,6 @@ export function ImportDialog() {
           onChange={(event) => setPlatform(event.target.value)}
         />
       </label>
-      <ErrorLine error={error} />
     </Dialog>
   );
 }
@@ -331,6 +331,7 @@ export function ExportDialog({ image: id }: { image: string }) {
         </>
       }
     >
+      <ErrorLine error={error} />
       <Field
         id="export-path-help"
         label="Save as"
@@ -357,7 +358,6 @@ export function ExportDialog({ image: id }: { image: string }) {
           <BrowseButton purpose="save" title="Export the filesystem to" onChosen={setPath} />
         </span>
       </Field>
-      <ErrorLine error={error} />
     </Dialog>
   );
 }
@@ -404,6 +404,7 @@ export function SquashDialog({ image: id }: { image: string }) {
         </>
       }
     >
+      <ErrorLine error={error} />
       <Field
         id="squash-name-help"
         label="New name"
@@ -427,7 +428,6 @@ export function SquashDialog({ image: id }: { image: string }) {
           }}
         />
       </Field>
-      <ErrorLine error={error} />
     </Dialog>
   );
 }
