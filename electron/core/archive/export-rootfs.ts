@@ -54,9 +54,16 @@ function planLinks(fs: MergedFilesystem, index: LayerIndex, layer: number): Link
   const files = new Set<string>();
   const links = index.entries.filter((e) => e.type === 'hardlink' && fs.lookup(e.path)?.layer === layer);
   if (links.length === 0) return plan;
-  for (const entry of index.entries) if (entry.type === 'file') files.add(entry.path);
+  const linkTargets = new Map<string, string>();
+  for (const entry of index.entries) {
+    if (entry.type === 'file') files.add(entry.path);
+    else if (entry.type === 'hardlink') linkTargets.set(entry.path, entry.linkTarget ?? '');
+  }
   for (const link of links) {
-    const target = link.linkTarget ?? '';
+    // A link to a link shares the same file: follow the chain (bounded) to the path holding the content.
+    let target = link.linkTarget ?? '';
+    for (let hops = 0; hops < 40 && !files.has(target) && linkTargets.has(target); hops++)
+      target = linkTargets.get(target) ?? '';
     const final = fs.lookup(target);
     if (final?.layer === layer && final.type === 'file') {
       plan.targets.set(link.path, target);
