@@ -257,4 +257,36 @@ describe('squash', () => {
     expect((await store.events()).some((e) => e.action === 'squash' && e.id === result.id)).toBe(true);
     expect((await store.fsck()).clean).toBe(true);
   });
+
+  it('squashes a Docker-format image into an OCI one that keeps its config, and refuses a bad new name first', async () => {
+    const { store, root } = await freshStore();
+    const image = buildImage({
+      format: 'docker',
+      layers: [
+        { entries: [{ path: 'a', content: 'one' }] },
+        {
+          entries: [
+            { path: 'a', type: 'whiteout' },
+            { path: 'b', content: 'two' },
+          ],
+        },
+      ],
+      config: { user: 'nobody', labels: { kind: 'docker' } },
+    });
+    await addImage(store, image, ['docker-format:1']);
+    const before = await treeState(root);
+    await expect(squashImage(store, 'docker-format:1', 'Bad Name')).rejects.toMatchObject({
+      code: 'INVALID_REFERENCE',
+    });
+    expect(await treeState(root)).toEqual(before);
+    const result = await squashImage(store, 'docker-format:1', 'docker-format:flat');
+    const after = await store.inspect('docker-format:flat');
+    expect(after.manifestMediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(after.user).toBe('nobody');
+    expect(after.labels).toEqual({ kind: 'docker' });
+    expect(result.replacedLayers).toBe(2);
+    const { entries } = await listTar(await exported(store, 'docker-format:flat'));
+    expect(rootfsView(entries)).toEqual({ b: 'file:3' });
+    expect((await store.fsck()).clean).toBe(true);
+  });
 });
