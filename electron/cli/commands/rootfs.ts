@@ -82,7 +82,7 @@ export function registerRootfs(program: Command): void {
         globalOptions(command),
         result,
         () =>
-          `Squashed ${result.replacedLayers} layers of ${displayId(result.from)} into ${familiarName(result.names[0] ?? '')} ${displayId(result.id)}`,
+          `Squashed ${result.replacedLayers} ${result.replacedLayers === 1 ? 'layer' : 'layers'} of ${displayId(result.from)} into ${familiarName(result.names[0] ?? '')} ${displayId(result.id)}`,
       );
     });
 }

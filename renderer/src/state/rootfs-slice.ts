@@ -59,7 +59,7 @@ export const createRootfsSlice =
           get().setSelection([result.id], result.id);
           get().pushToast({
             tone: 'success',
-            title: `Squashed ${result.replacedLayers} layers into ${familiar(result.names[0] ?? name)}`,
+            title: `Squashed ${result.replacedLayers} ${result.replacedLayers === 1 ? 'layer' : 'layers'} into ${familiar(result.names[0] ?? name)}`,
           });
         }),
       chooseHostPath: async (request) => {
