@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
+import type { ChoosePath } from './ipc/rootfs-handlers';
 import { createHandlers } from './ipc/handlers';
 import { emitOverIpc, serveOverIpc } from './ipc/ipc-server';
 import { SealedCredentialStore } from './core/reference/sealed-credentials';
@@ -43,6 +44,22 @@ const openWindow = () =>
     stateFile: join(app.getPath('userData'), 'window-state.json'),
   });
 
+/** The native open/save dialog over the focused window; undefined when the user cancels. */
+const choosePath: ChoosePath = async ({ purpose, title, defaultPath }) => {
+  const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  const common = {
+    ...(title === undefined ? {} : { title }),
+    ...(defaultPath === undefined ? {} : { defaultPath }),
+  };
+  if (purpose === 'save') {
+    const chosen = win ? await dialog.showSaveDialog(win, common) : await dialog.showSaveDialog(common);
+    return chosen.canceled ? undefined : chosen.filePath;
+  }
+  const options = { ...common, properties: ['openFile' as const] };
+  const chosen = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+  return chosen.canceled ? undefined : chosen.filePaths[0];
+};
+
 function start(): void {
   hardenSession(session.defaultSession, origin);
   if (origin.kind === 'bundle') {
@@ -68,6 +85,7 @@ function start(): void {
       safeStorageCipher(),
     ),
     fileDialogs: electronFileDialogs(),
+    choosePath,
   });
   serveOverIpc(
     ipcMain,

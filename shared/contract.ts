@@ -361,6 +361,19 @@ export const operations = {
   'images:check-update': op<{ image: string; name?: string }, UpdateCheck>(),
   'archive:save': op<ArchiveSaveRequest, { cancelled: true } | { cancelled: false; archive: SavedArchive }>(),
   'archive:load': op<Empty, { cancelled: true } | { cancelled: false; loaded: LoadedArchive }>(),
+  'images:import': op<
+    { path: string; reference?: string; changes?: string[]; message?: string; platform?: string },
+    { id: string; manifestDigest: string; names: string[] }
+  >(),
+  'images:export': op<
+    { image: string; path: string },
+    { id: string; path: string; entries: number; bytes: number }
+  >(),
+  'images:squash': op<
+    { image: string; name: string },
+    { id: string; from: string; names: string[]; replacedLayers: number }
+  >(),
+  'files:choose': op<{ purpose: 'open' | 'save'; title?: string; defaultPath?: string }, { path?: string }>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

@@ -8,6 +8,7 @@ import { registerPull } from './commands/pull';
 import { registerRegistry } from './commands/registry';
 import { registerPush } from './commands/push';
 import { registerArchive } from './commands/archive';
+import { registerRootfs } from './commands/rootfs';
 import { version } from '../version';
 
 const program = createProgram(version, [
@@ -20,5 +21,6 @@ const program = createProgram(version, [
   registerRegistry,
   registerPush,
   registerArchive,
+  registerRootfs,
 ]);
 process.exitCode = await run(program, process.argv);

@@ -8,6 +8,7 @@ import { ImageStore } from '../core/store/image-store';
 import { pushStarter } from './push-tasks';
 import { createRegistryHandlers } from './registry-handlers';
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
+import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -24,6 +25,8 @@ export interface HandlerContext {
   savedLogins?: RegistryEnvironment['savedLogins'];
   /** The host's file dialogs for saving and loading archives (Electron's main process); none in `berth serve`. */
   fileDialogs?: ArchiveFileDialogs;
+  /** The native open/save dialog (Electron); the browser host has none and the UI asks for a typed path. */
+  choosePath?: ChoosePath;
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
@@ -69,6 +72,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'pull:retry': ({ pullId }) => new Promise((resolve) => resolve({ pullId: pulls.retry(pullId) })),
     ...createRegistryHandlers(ctx.registryEnvironment, images),
     ...archiveHandlers(images, ctx.fileDialogs),
+    ...rootfsHandlers(images, ctx.choosePath),
   };
 }
 

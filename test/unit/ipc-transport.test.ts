@@ -113,6 +113,10 @@ function failingHandlers(): Handlers {
     'images:check-update': unused,
     'archive:save': unused,
     'archive:load': unused,
+    'images:import': unused,
+    'images:export': unused,
+    'images:squash': unused,
+    'files:choose': unused,
   };
 }
 

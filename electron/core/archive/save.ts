@@ -79,7 +79,6 @@ export async function saveImages(store: ImageStore, request: SaveRequest): Promi
   }
   const images = planned.map((p) => ({ id: p.id, names: p.names }));
   await store.recordEvent({
-    time: new Date().toISOString(),
     action: 'save',
     names: images.flatMap((i) => i.names),
     detail: {

@@ -668,11 +668,9 @@ export class ImageStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Logs an event of an operation that changes no entry (a save) and tells this instance's listeners. */
-  async recordEvent(event: StoreEvent): Promise<void> {
-    await appendEvent(this.paths.events, event);
-    this.options.onEvent?.(event);
-    for (const listener of this.listeners) listener(event);
+  /** Logs an event that changed nothing in the store (a save or an export), to the log and every listener, under the lock. */
+  recordEvent(event: Omit<StoreEvent, 'time'>): Promise<void> {
+    return this.mutate(() => Promise.resolve({ events: [{ time: now(), ...event }], result: undefined }));
   }
 
   /** Lookup rules, in order: a full ID or digest; a name (`:latest` implied); `repo@digest`; an ID prefix. */

@@ -11,6 +11,7 @@ import { createTagsSlice, type TagsSlice } from './tags-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
 import { createArchiveSlice, type ArchiveSlice } from './archive-slice';
 import type { HttpTransferDeps } from '../client/archive-transfer';
+import { createRootfsSlice, type RootfsSlice } from './rootfs-slice';
 
 /** The whole renderer state: every slice's fields and actions side by side. */
 export type AppState = ImagesSlice &
@@ -22,7 +23,8 @@ export type AppState = ImagesSlice &
   ActivitySlice &
   UiSlice &
   RegistriesSlice &
-  ArchiveSlice;
+  ArchiveSlice &
+  RootfsSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
@@ -46,5 +48,6 @@ export function createAppStore(client: BerthClient, options: AppStoreOptions = {
     ...createUiSlice(...a),
     ...createRegistriesSlice(client)(...a),
     ...createArchiveSlice(client, options.archiveHttp)(...a),
+    ...createRootfsSlice(client)(...a),
   }));
 }

@@ -52,7 +52,10 @@ export type ImagesDialog =
   | { kind: 'remove'; ids: string[] }
   | { kind: 'push'; image: string }
   | { kind: 'save-archive'; ids: string[] }
-  | { kind: 'load-archive' };
+  | { kind: 'load-archive' }
+  | { kind: 'import' }
+  | { kind: 'export'; image: string }
+  | { kind: 'squash'; image: string };
 
 /** An open context menu: where, for which image, and for which of its tags when opened on a chip. */
 export interface ImagesMenu {

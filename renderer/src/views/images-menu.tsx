@@ -81,6 +81,16 @@ export function ImagesMenu() {
             icon: 'disk',
             onSelect: () => s().openDialog({ kind: 'save-archive', ids: [image.id] }),
           },
+          {
+            label: 'Export filesystem…',
+            icon: 'copy',
+            onSelect: () => s().openDialog({ kind: 'export', image: image.id }),
+          },
+          {
+            label: 'Squash…',
+            icon: 'layers',
+            onSelect: () => s().openDialog({ kind: 'squash', image: image.id }),
+          },
           { kind: 'separator' },
           {
             label: 'Remove image…',

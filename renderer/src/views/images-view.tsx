@@ -10,6 +10,7 @@ import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
 import { PushDialog } from './push-dialog';
 import { LoadArchiveDialog, SaveArchiveDialog } from './archive-dialogs';
 import { UntagZone } from './untag-zone';
+import { ExportDialog, ImportButton, ImportDialog, SquashDialog } from './rootfs-dialogs';
 
 function PullButton() {
   const open = useAppStore((s) => s.openPullDialog);
@@ -181,6 +182,12 @@ function ImagesDialogs() {
       return <SaveArchiveDialog ids={dialog.ids} />;
     case 'load-archive':
       return <LoadArchiveDialog />;
+    case 'import':
+      return <ImportDialog />;
+    case 'export':
+      return <ExportDialog image={dialog.image} />;
+    case 'squash':
+      return <SquashDialog image={dialog.image} />;
   }
 }
 
@@ -300,6 +307,7 @@ export function ImagesView() {
           </span>
           <span className="toolbar-spacer" />
           <LoadButton />
+          <ImportButton />
           <PullButton />
         </div>
         {count > 0 && <FilterBar />}
