@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
 import { createHandlers } from './ipc/handlers';
 import { emitOverIpc, serveOverIpc } from './ipc/ipc-server';
 import { settingsPath } from './core/settings';
@@ -60,6 +60,14 @@ function start(): void {
     host: 'electron',
     version,
     emit: emitOverIpc(() => BrowserWindow.getAllWindows().map((win) => win.webContents)),
+    chooseDirectory: async (title) => {
+      const options = { title, properties: ['openDirectory', 'createDirectory'] as const };
+      const parent = BrowserWindow.getFocusedWindow();
+      const picked = parent
+        ? await dialog.showOpenDialog(parent, { ...options, properties: [...options.properties] })
+        : await dialog.showOpenDialog({ ...options, properties: [...options.properties] });
+      return picked.canceled ? undefined : picked.filePaths[0];
+    },
   });
   serveOverIpc(
     ipcMain,

@@ -6,6 +6,7 @@ import { registerTagging } from './commands/tag';
 import { registerMaintenance } from './commands/fsck';
 import { registerPull } from './commands/pull';
 import { registerRegistry } from './commands/registry';
+import { registerFiles } from './commands/files';
 import { version } from '../version';
 
 const program = createProgram(version, [
@@ -16,5 +17,6 @@ const program = createProgram(version, [
   registerMaintenance,
   registerPull,
   registerRegistry,
+  registerFiles,
 ]);
 process.exitCode = await run(program, process.argv);

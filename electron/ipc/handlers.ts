@@ -1,10 +1,12 @@
 import { hostPlatform } from '../core/registry/platform';
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
+import { BerthError } from '../../shared/error';
 import { Puller } from '../core/pull/pull';
 import { PullTasks } from '../core/pull/tasks';
 import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
+import { ImageLayers } from '../core/layers/image-layers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -17,12 +19,15 @@ export interface HandlerContext {
   imageStore?: ImageStore;
   /** How registries are reached; when absent the user's registries.conf, certs.d and auth files are read. */
   registryEnvironment?: RegistryEnvironment;
+  /** Asks the user for a folder (Electron's native dialog); undefined when they cancel. Absent on `berth serve`. */
+  chooseDirectory?: (title: string) => Promise<string | undefined>;
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
 export function createHandlers(ctx: HandlerContext): Handlers {
   const images = storeFor(ctx);
   const pulls = pullsFor(ctx, images);
+  const layers = layersFor(images);
   return {
     'app:info': () =>
       Promise.resolve({
@@ -57,6 +62,23 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       ),
     'pull:cancel': ({ pullId }) => Promise.resolve({ cancelled: pulls.cancel(pullId) }),
     'pull:list': () => Promise.resolve(pulls.list()),
+    'layers:list': async ({ image }) => (await layers()).list(image),
+    'layers:directory': async ({ image, layer, view, path }) =>
+      (await layers()).directory(image, layer, view, path),
+    'layers:search': async ({ image, pattern, syntax, limit }) =>
+      (await layers()).search(image, pattern, syntax, limit),
+    'layers:efficiency': async ({ image, limit }) => (await layers()).efficiency(image, limit),
+    'layers:preview': async ({ image, layer, view, path }) =>
+      (await layers()).preview(image, layer, view, path),
+    'layers:extract': async ({ image, layer, view, path, destination }) => {
+      const chosen = destination ?? (await ctx.chooseDirectory?.('Extract to folder'));
+      if (chosen === undefined && !ctx.chooseDirectory) {
+        throw new BerthError('BAD_REQUEST', 'a destination folder is needed to extract on this host');
+      }
+      if (chosen === undefined) return { destination: '', written: 0, bytes: 0, skipped: [], done: false };
+      return (await layers()).extract(image, layer, view, path, chosen);
+    },
+    'layers:compare': async ({ image, other, path }) => (await layers()).compare(image, other, path),
   };
 }
 
@@ -114,4 +136,17 @@ function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullT
       })),
     (progress) => ctx.emit('pull:progress', progress),
   );
+}
+
+/** The layer explorer over the handlers' store, made on first use and kept for its caches. */
+function layersFor(images: () => Promise<ImageStore>): () => Promise<ImageLayers> {
+  let explorer: Promise<ImageLayers> | undefined;
+  return () =>
+    (explorer ??= images().then(
+      (store) => new ImageLayers(store),
+      (err: unknown) => {
+        explorer = undefined;
+        throw err;
+      },
+    ));
 }

@@ -102,6 +102,13 @@ function failingHandlers(): Handlers {
     'pull:start': unused,
     'pull:cancel': unused,
     'pull:list': unused,
+    'layers:list': unused,
+    'layers:directory': unused,
+    'layers:search': unused,
+    'layers:efficiency': unused,
+    'layers:preview': unused,
+    'layers:extract': unused,
+    'layers:compare': unused,
   };
 }
 
