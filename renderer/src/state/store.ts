@@ -8,6 +8,7 @@ import { createPullsSlice, type PullsSlice } from './pulls-slice';
 import { createSettingsSlice, type SettingsSlice } from './settings-slice';
 import { createTagsSlice, type TagsSlice } from './tags-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
+import { createLayersSlice, type LayersSlice } from './layers-slice';
 
 /** The whole renderer state: every slice's fields and actions side by side. */
 export type AppState = ImagesSlice &
@@ -17,7 +18,8 @@ export type AppState = ImagesSlice &
   PullsSlice &
   SettingsSlice &
   ActivitySlice &
-  UiSlice;
+  UiSlice &
+  LayersSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
@@ -33,5 +35,6 @@ export function createAppStore(client: BerthClient): AppStore {
     ...createSettingsSlice(client)(...a),
     ...createActivitySlice(client)(...a),
     ...createUiSlice(...a),
+    ...createLayersSlice(client)(...a),
   }));
 }
