@@ -22,7 +22,9 @@ import { indexLayer } from './index-layer';
 import { comparePaths, normalizeEntryPath, type LayerEntry, type LayerIndex } from './layer-entry';
 import {
   MergedFilesystem,
+  type DirectoryListings,
   type FileTreeNode,
+  type ListedNode,
   type LayerChanges,
   type LayerIndexSource,
 } from './merged-filesystem';
@@ -40,7 +42,7 @@ interface ImageLayerFacts {
 interface BuiltView {
   fs: MergedFilesystem;
   changes: LayerChanges;
-  trees: Partial<Record<LayerViewKind, Map<string, FileTreeNode>>>;
+  listings: DirectoryListings;
 }
 
 const emptyIndex = (diffId: string): LayerIndex => ({
@@ -114,8 +116,7 @@ export class ImageLayers {
     path: string,
   ): Promise<DirectoryListing> {
     const built = await this.view(image, layer);
-    const directories = this.trees(built, view);
-    const dir = directories.get(imagePath(path));
+    const dir = built.listings.list(imagePath(path), view);
     if (!dir) {
       throw new BerthError(
         'NOT_FOUND',
@@ -125,8 +126,8 @@ export class ImageLayers {
     return {
       layer,
       view,
-      directory: fileEntry(dir),
-      entries: (dir.children ?? []).map(fileEntry),
+      directory: fileEntry(dir.directory),
+      entries: dir.children.map(fileEntry),
     };
   }
 
@@ -333,27 +334,13 @@ export class ImageLayers {
         const fs = new MergedFilesystem();
         let changes: LayerChanges | undefined;
         for (let i = 0; i <= layer; i++) changes = fs.applyLayer(await this.index(this.layerAt(facts, i)));
-        return { fs, changes: changes as LayerChanges, trees: {} };
+        const last = changes as LayerChanges;
+        return { fs, changes: last, listings: fs.directoryListings(last) };
       })();
       building.catch(() => undefined);
       this.views.set(key, building);
     }
     return building;
-  }
-
-  private trees(built: BuiltView, view: LayerViewKind): Map<string, FileTreeNode> {
-    const known = built.trees[view];
-    if (known) return known;
-    const root = view === 'layer' ? built.fs.layerTree(built.changes) : built.fs.mergedTree(built.changes);
-    const directories = new Map<string, FileTreeNode>();
-    const stack = [root];
-    for (let node = stack.pop(); node; node = stack.pop()) {
-      if (!node.children) continue;
-      directories.set(node.path, node);
-      stack.push(...node.children);
-    }
-    built.trees[view] = directories;
-    return directories;
   }
 
   private async finalTree(image: string): Promise<FileTreeNode> {
@@ -402,7 +389,7 @@ function imagePath(path: string): string {
   return normalized.path;
 }
 
-function fileEntry(node: FileTreeNode): FileEntry {
+function fileEntry(node: ListedNode): FileEntry {
   const entry: FileEntry = {
     name: node.name,
     path: node.path,
@@ -413,7 +400,7 @@ function fileEntry(node: FileTreeNode): FileEntry {
     layer: node.layer,
   };
   if (node.changes) entry.changes = node.changes;
-  if (node.children) entry.childCount = node.children.length;
+  if (node.childCount !== undefined) entry.childCount = node.childCount;
   if (node.flags) entry.flags = node.flags;
   const meta = node.entry;
   if (meta) {

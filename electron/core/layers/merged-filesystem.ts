@@ -456,6 +456,21 @@ export class MergedFilesystem {
     return finishTree(root);
   }
 
+  /**
+   * Both views of the last applied layer as per-directory listings: one pass over what the layer changed
+   * (and, on first use of the merged view, one walk summing sizes) instead of a node per path, so listing any
+   * directory of a 200,000-file layer costs only its own children. Listings equal the matching nodes of
+   * {@link mergedTree} and {@link layerTree}; apply no further layer while using them.
+   */
+  directoryListings(changes: LayerChanges): DirectoryListings {
+    return new DirectoryListings(changes, {
+      find: (path) => this.find(path),
+      treeNode: (path, name, node, status) => this.treeNode(path, name, node, status),
+      presentBytes: (path, node) => this.presentBytes(path, node),
+      root: this.root,
+    });
+  }
+
   /** A directory's own tree node (no children yet), unchanged unless a caller says otherwise. */
   private directoryNode(path: string): FileTreeNode {
     const node = this.find(path);
@@ -594,4 +609,235 @@ export async function viewLayer(source: LayerIndexSource, layer: number): Promis
   }
   if (changes?.layer !== layer) throw new RangeError(`image has no layer ${layer}`);
   return { layer, layerOnly: fs.layerTree(changes), merged: fs.mergedTree(changes), changes };
+}
+
+/** A tree node with the number of children it has in its view (directories only). */
+export interface ListedNode extends FileTreeNode {
+  childCount?: number;
+}
+
+/** One directory of a view: its own node and its children in name order, neither with `children` set. */
+export interface DirectoryContents {
+  directory: ListedNode;
+  children: ListedNode[];
+}
+
+interface FilesystemAccess {
+  find(path: string): FsNode | undefined;
+  treeNode(path: string, name: string, node: FsNode, status: ChangeStatus): FileTreeNode;
+  presentBytes(path: string, node: FsNode): number;
+  root: FsNode;
+}
+
+type ChangeCounts = { added: number; modified: number; removed: number };
+
+/** A child of a directory in the layer-only view: a path the layer wrote, or a directory leading to one. */
+interface LayerChild {
+  path: string;
+  name: string;
+  node: FsNode;
+  status: ChangeStatus;
+}
+
+/** See {@link MergedFilesystem.directoryListings}. */
+export class DirectoryListings {
+  /** Present directories of the layer view with their children. */
+  private readonly layerKids = new Map<string, LayerChild[]>();
+  private readonly layerStatus = new Map<string, ChangeStatus>();
+  private readonly ghostKids = new Map<string, RemovedPath[]>();
+  private readonly ghostDirs = new Map<string, RemovedPath>();
+  private readonly counts = new Map<string, ChangeCounts>();
+  private readonly removedBytes = new Map<string, number>();
+  private readonly layerSizes = new Map<string, number>();
+  private mergedSizes: Map<FsNode, number> | undefined;
+
+  constructor(
+    private readonly changes: LayerChanges,
+    private readonly fs: FilesystemAccess,
+  ) {
+    this.layerKids.set('', []);
+    let lastDir: string | undefined;
+    let lastParent: FsNode | undefined;
+    for (const [path, status] of changes.statuses) {
+      const dir = parentPath(path);
+      // Statuses come grouped by directory, so most lookups reuse the previous parent.
+      if (dir !== lastDir) {
+        lastParent = fs.find(dir);
+        lastDir = dir;
+      }
+      const node = lastParent?.children?.get(baseName(path));
+      if (!node) continue;
+      if (node.children) {
+        this.ensureLayerDirectory(path);
+        this.layerStatus.set(path, status);
+      } else {
+        this.ensureLayerDirectory(parentPath(path));
+        this.layerKids.get(parentPath(path))?.push({ path, name: baseName(path), node, status });
+      }
+    }
+    for (const removed of changes.removed) {
+      const parent = parentPath(removed.path);
+      this.ensureLayerDirectory(parent);
+      const siblings = this.ghostKids.get(parent) ?? [];
+      siblings.push(removed);
+      this.ghostKids.set(parent, siblings);
+      if (removed.type === 'dir') this.ghostDirs.set(removed.path, removed);
+    }
+    this.rollUp('');
+  }
+
+  private ensureLayerDirectory(path: string): void {
+    if (this.layerKids.has(path) || this.ghostDirs.has(path)) return;
+    this.layerKids.set(path, []);
+    const node = this.fs.find(path);
+    const parent = parentPath(path);
+    this.ensureLayerDirectory(parent);
+    if (node) this.layerKids.get(parent)?.push({ path, name: baseName(path), node, status: 'unchanged' });
+  }
+
+  /** Sums change counts, removed bytes and layer-view sizes below `path` (a present directory of the layer view). */
+  private rollUp(path: string): { counts: ChangeCounts; removed: number; size: number } {
+    const counts = { added: 0, modified: 0, removed: 0 };
+    let removed = 0;
+    let size = 0;
+    for (const kid of this.layerKids.get(path) ?? []) {
+      const status = kid.node.children ? (this.layerStatus.get(kid.path) ?? 'unchanged') : kid.status;
+      if (status !== 'unchanged') counts[status] += 1;
+      if (kid.node.children && this.layerKids.has(kid.path)) {
+        const below = this.rollUp(kid.path);
+        counts.added += below.counts.added;
+        counts.modified += below.counts.modified;
+        counts.removed += below.counts.removed;
+        removed += below.removed;
+        size += below.size;
+      } else if (!kid.node.children) {
+        size += this.fs.presentBytes(kid.path, kid.node);
+      }
+    }
+    for (const ghost of this.ghostKids.get(path) ?? []) {
+      const below = this.rollUpGhost(ghost);
+      counts.removed += 1 + below.counts.removed;
+      removed += below.removed;
+    }
+    this.counts.set(path, counts);
+    this.removedBytes.set(path, removed);
+    this.layerSizes.set(path, size);
+    return { counts, removed, size };
+  }
+
+  private rollUpGhost(ghost: RemovedPath): { counts: ChangeCounts; removed: number } {
+    let removed = ghost.bytes;
+    const counts = { added: 0, modified: 0, removed: 0 };
+    if (ghost.type === 'dir') {
+      for (const child of this.ghostKids.get(ghost.path) ?? []) {
+        const below = this.rollUpGhost(child);
+        counts.removed += 1 + below.counts.removed;
+        removed += below.removed;
+      }
+      this.counts.set(`\u0000${ghost.path}`, counts);
+      this.removedBytes.set(`\u0000${ghost.path}`, removed);
+    }
+    return { counts, removed };
+  }
+
+  private ghostNode(removed: RemovedPath): ListedNode {
+    const ghost: ListedNode = {
+      name: baseName(removed.path),
+      path: removed.path,
+      type: removed.type,
+      status: 'removed',
+      size: 0,
+      removedBytes: removed.bytes,
+      layer: removed.layer,
+    };
+    if (removed.entry) ghost.entry = removed.entry;
+    if (removed.type === 'dir') {
+      ghost.removedBytes = this.removedBytes.get(`\u0000${removed.path}`) ?? removed.bytes;
+      ghost.changes = this.counts.get(`\u0000${removed.path}`) ?? { added: 0, modified: 0, removed: 0 };
+      ghost.childCount = this.ghostKids.get(removed.path)?.length ?? 0;
+    }
+    return ghost;
+  }
+
+  private sizeOf(node: FsNode, path: string): number {
+    if (!this.mergedSizes) {
+      const sizes = new Map<FsNode, number>();
+      // presentBytes reads no path, so the walk builds none.
+      const walk = (current: FsNode): number => {
+        let total = 0;
+        for (const child of current.children?.values() ?? []) {
+          total += child.children ? walk(child) : this.fs.presentBytes('', child);
+        }
+        sizes.set(current, total);
+        return total;
+      };
+      walk(this.fs.root);
+      this.mergedSizes = sizes;
+    }
+    return this.mergedSizes.get(node) ?? this.fs.presentBytes(path, node);
+  }
+
+  private presentDirectory(
+    path: string,
+    node: FsNode,
+    status: ChangeStatus,
+    view: 'layer' | 'merged',
+  ): ListedNode {
+    const listed: ListedNode =
+      path === ''
+        ? { name: '', path: '', type: 'dir', status: 'unchanged', size: 0, removedBytes: 0, layer: -1 }
+        : this.fs.treeNode(path, baseName(path), node, status);
+    listed.size = view === 'merged' ? this.sizeOf(node, path) : (this.layerSizes.get(path) ?? 0);
+    listed.removedBytes = this.removedBytes.get(path) ?? 0;
+    listed.changes = this.counts.get(path) ?? { added: 0, modified: 0, removed: 0 };
+    const ghosts = this.ghostKids.get(path)?.length ?? 0;
+    listed.childCount =
+      (view === 'merged' ? (node.children?.size ?? 0) : (this.layerKids.get(path)?.length ?? 0)) + ghosts;
+    return listed;
+  }
+
+  /** One directory of the layer-only view (`layer`) or of the filesystem after the layer (`merged`). */
+  list(path: string, view: 'layer' | 'merged'): DirectoryContents | undefined {
+    const node = this.fs.find(path);
+    const ghosts = (this.ghostKids.get(path) ?? []).map((g) => this.ghostNode(g));
+    const present = view === 'merged' ? node?.children !== undefined : this.layerKids.has(path);
+    if (!present || !node?.children) {
+      const ghost = this.ghostDirs.get(path);
+      if (!ghost) return undefined;
+      return {
+        directory: this.ghostNode(ghost),
+        children: ghosts.sort((a, b) => comparePaths(a.name, b.name)),
+      };
+    }
+    const statusOf = (childPath: string): ChangeStatus => this.changes.statuses.get(childPath) ?? 'unchanged';
+    const directory = this.presentDirectory(path, node, path === '' ? 'unchanged' : statusOf(path), view);
+    const children: ListedNode[] = [];
+    if (view === 'merged') {
+      for (const [name, child] of node.children) {
+        const childPath = joinPath(path, name);
+        children.push(
+          child.children
+            ? this.presentDirectory(childPath, child, statusOf(childPath), 'merged')
+            : this.fs.treeNode(childPath, name, child, statusOf(childPath)),
+        );
+      }
+    } else {
+      directory.status = path === '' ? 'unchanged' : (this.layerStatus.get(path) ?? 'unchanged');
+      for (const kid of this.layerKids.get(path) ?? []) {
+        children.push(
+          kid.node.children
+            ? this.presentDirectory(
+                kid.path,
+                kid.node,
+                this.layerStatus.get(kid.path) ?? 'unchanged',
+                'layer',
+              )
+            : this.fs.treeNode(kid.path, kid.name, kid.node, kid.status),
+        );
+      }
+    }
+    children.push(...ghosts);
+    children.sort((a, b) => comparePaths(a.name, b.name));
+    return { directory, children };
+  }
 }
