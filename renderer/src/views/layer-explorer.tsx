@@ -7,18 +7,11 @@ import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { treeLines, type ExplorerState } from '../state/layers-slice';
 import { displayId, familiar } from '../state/tag-plan';
+import { dockerfileLine } from './image-details-tabs';
 import { LayerCompare } from './layer-compare';
 import { LayerFileTree } from './layer-file-tree';
 
 const changeKinds: FileChange[] = ['added', 'modified', 'removed', 'unchanged'];
-
-/** A history command as a Dockerfile line: `#(nop)` metadata bare, shell commands as `RUN …`. */
-function dockerfileLine(createdBy: string): string {
-  const nop = /^\/bin\/sh -c #\(nop\)\s+/.exec(createdBy);
-  if (nop) return createdBy.slice(nop[0].length).trim();
-  const shell = /^\/bin\/sh -c\s+/.exec(createdBy);
-  return shell ? `RUN ${createdBy.slice(shell[0].length)}` : createdBy;
-}
 
 function LayerList({ details, explorer }: { details: ImageDetails; explorer: ExplorerState }) {
   const store = useAppStoreApi();
