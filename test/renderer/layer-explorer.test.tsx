@@ -181,6 +181,23 @@ describe('LayerExplorer', () => {
       syntax: 'glob',
     });
 
+    fireEvent.click(within(hit).getByRole('button', { name: 'layer 2' }));
+    await waitFor(() =>
+      expect(screen.getAllByTestId('file-line').map((l) => l.dataset.path)).toEqual([
+        'big',
+        'etc',
+        'etc/new.conf',
+        'dir',
+      ]),
+    );
+    expect(screen.getByRole('button', { name: 'Layer changes' }).getAttribute('aria-pressed')).toBe('true');
+    expect(
+      screen
+        .getAllByTestId('file-line')
+        .find((l) => l.dataset.path === 'etc/new.conf')
+        ?.getAttribute('aria-selected'),
+    ).toBe('true');
+
     fireEvent.click(screen.getByRole('button', { name: 'Waste & efficiency' }));
     expect((await screen.findByTestId('efficiency-score')).textContent).toBe('40.0%');
 

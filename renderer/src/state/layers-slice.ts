@@ -71,6 +71,8 @@ export interface LayersSlice {
   selectFile: (entry: FileEntry) => Promise<void>;
   /** Extracts a path of the current layer and view; without a destination main asks (desktop) or refuses. */
   extractPath: (path: string, destination?: string) => Promise<void>;
+  /** Shows what `layer` did to `path`: that layer's changes, its parent directories open, the path selected. */
+  revealPath: (layer: number, path: string) => Promise<void>;
   openCompare: (other: string) => Promise<void>;
   closeCompare: () => void;
   toggleCompareDirectory: (path: string) => Promise<void>;
@@ -340,6 +342,22 @@ export const createLayersSlice =
           result = { status: 'error', error: toWireError(err) };
         }
         update(image, () => ({ extract: { path, result } }));
+      },
+      revealPath: async (layer, path) => {
+        const explorer = get().explorer;
+        if (!explorer) return;
+        const expanded: Record<string, true> = { ...explorer.expanded };
+        for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1))
+          expanded[path.slice(0, at)] = true;
+        update(explorer.image, () => ({
+          layer,
+          view: 'layer',
+          expanded,
+          selected: path,
+          preview: undefined,
+          compare: undefined,
+        }));
+        await loadVisible();
       },
       openCompare: async (other) => {
         const explorer = get().explorer;

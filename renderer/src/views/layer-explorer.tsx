@@ -100,7 +100,8 @@ function SearchResults({ explorer }: { explorer: ExplorerState }) {
                 <button
                   type="button"
                   className="link-button"
-                  onClick={() => void store.getState().selectLayer(hit.layer)}
+                  title="Show this change in the tree"
+                  onClick={() => void store.getState().revealPath(hit.layer, hit.path)}
                 >
                   layer {hit.layer + 1}
                 </button>
