@@ -631,113 +631,110 @@ interface FilesystemAccess {
 
 type ChangeCounts = { added: number; modified: number; removed: number };
 
-/** A child of a directory in the layer-only view: a path the layer wrote, or a directory leading to one. */
-interface LayerChild {
-  path: string;
-  name: string;
-  node: FsNode;
-  status: ChangeStatus;
+/** What lies below one directory in the layer-only view: change counts, removed bytes, written bytes. */
+interface Rollup {
+  added: number;
+  modified: number;
+  removed: number;
+  removedBytes: number;
+  /** Bytes of the files the layer wrote below (the layer view's size). */
+  layerBytes: number;
+  /** Nodes of the layer view below: paths the layer wrote and paths it removed. */
+  members: number;
+}
+
+const emptyRollup = (): Rollup => ({
+  added: 0,
+  modified: 0,
+  removed: 0,
+  removedBytes: 0,
+  layerBytes: 0,
+  members: 0,
+});
+
+function depthOf(path: string): number {
+  let depth = 0;
+  for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) depth++;
+  return path === '' ? -1 : depth;
 }
 
 /** See {@link MergedFilesystem.directoryListings}. */
 export class DirectoryListings {
-  /** Present directories of the layer view with their children. */
-  private readonly layerKids = new Map<string, LayerChild[]>();
-  private readonly layerStatus = new Map<string, ChangeStatus>();
+  /** Roll-ups by directory path (a removed directory's under its own path: nothing present shares it). */
+  private readonly rollups = new Map<string, Rollup>();
   private readonly ghostKids = new Map<string, RemovedPath[]>();
   private readonly ghostDirs = new Map<string, RemovedPath>();
-  private readonly counts = new Map<string, ChangeCounts>();
-  private readonly removedBytes = new Map<string, number>();
-  private readonly layerSizes = new Map<string, number>();
   private mergedSizes: Map<FsNode, number> | undefined;
 
   constructor(
     private readonly changes: LayerChanges,
     private readonly fs: FilesystemAccess,
   ) {
-    this.layerKids.set('', []);
     let lastDir: string | undefined;
     let lastParent: FsNode | undefined;
+    let lastRollup = emptyRollup();
     for (const [path, status] of changes.statuses) {
       const dir = parentPath(path);
       // Statuses come grouped by directory, so most lookups reuse the previous parent.
       if (dir !== lastDir) {
         lastParent = fs.find(dir);
+        lastRollup = this.rollup(dir);
         lastDir = dir;
       }
       const node = lastParent?.children?.get(baseName(path));
       if (!node) continue;
-      if (node.children) {
-        this.ensureLayerDirectory(path);
-        this.layerStatus.set(path, status);
-      } else {
-        this.ensureLayerDirectory(parentPath(path));
-        this.layerKids.get(parentPath(path))?.push({ path, name: baseName(path), node, status });
-      }
+      lastRollup.members += 1;
+      if (status !== 'unchanged') lastRollup[status] += 1;
+      if (!node.children) lastRollup.layerBytes += fs.presentBytes(path, node);
     }
     for (const removed of changes.removed) {
       const parent = parentPath(removed.path);
-      this.ensureLayerDirectory(parent);
-      const siblings = this.ghostKids.get(parent) ?? [];
-      siblings.push(removed);
-      this.ghostKids.set(parent, siblings);
+      const rollup = this.rollup(parent);
+      rollup.members += 1;
+      rollup.removed += 1;
+      rollup.removedBytes += removed.bytes;
+      const siblings = this.ghostKids.get(parent);
+      if (siblings) siblings.push(removed);
+      else this.ghostKids.set(parent, [removed]);
       if (removed.type === 'dir') this.ghostDirs.set(removed.path, removed);
     }
-    this.rollUp('');
-  }
-
-  private ensureLayerDirectory(path: string): void {
-    if (this.layerKids.has(path) || this.ghostDirs.has(path)) return;
-    this.layerKids.set(path, []);
-    const node = this.fs.find(path);
-    const parent = parentPath(path);
-    this.ensureLayerDirectory(parent);
-    if (node) this.layerKids.get(parent)?.push({ path, name: baseName(path), node, status: 'unchanged' });
-  }
-
-  /** Sums change counts, removed bytes and layer-view sizes below `path` (a present directory of the layer view). */
-  private rollUp(path: string): { counts: ChangeCounts; removed: number; size: number } {
-    const counts = { added: 0, modified: 0, removed: 0 };
-    let removed = 0;
-    let size = 0;
-    for (const kid of this.layerKids.get(path) ?? []) {
-      const status = kid.node.children ? (this.layerStatus.get(kid.path) ?? 'unchanged') : kid.status;
-      if (status !== 'unchanged') counts[status] += 1;
-      if (kid.node.children && this.layerKids.has(kid.path)) {
-        const below = this.rollUp(kid.path);
-        counts.added += below.counts.added;
-        counts.modified += below.counts.modified;
-        counts.removed += below.counts.removed;
-        removed += below.removed;
-        size += below.size;
-      } else if (!kid.node.children) {
-        size += this.fs.presentBytes(kid.path, kid.node);
+    // Fold each directory into its parent, deepest first; parents made on the way join their own depth.
+    const byDepth: string[][] = [];
+    for (const path of this.rollups.keys()) {
+      const depth = depthOf(path);
+      if (depth >= 0) (byDepth[depth] ??= []).push(path);
+    }
+    for (let depth = byDepth.length - 1; depth >= 0; depth--) {
+      for (const path of byDepth[depth] ?? []) {
+        const parent = parentPath(path);
+        const known = this.rollups.get(parent);
+        const into = known ?? this.rollup(parent);
+        if (!known && parent !== '') (byDepth[depth - 1] ??= []).push(parent);
+        const from = this.rollups.get(path) as Rollup;
+        into.added += from.added;
+        into.modified += from.modified;
+        into.removed += from.removed;
+        into.removedBytes += from.removedBytes;
+        into.layerBytes += from.layerBytes;
+        into.members += from.members;
       }
     }
-    for (const ghost of this.ghostKids.get(path) ?? []) {
-      const below = this.rollUpGhost(ghost);
-      counts.removed += 1 + below.counts.removed;
-      removed += below.removed;
-    }
-    this.counts.set(path, counts);
-    this.removedBytes.set(path, removed);
-    this.layerSizes.set(path, size);
-    return { counts, removed, size };
   }
 
-  private rollUpGhost(ghost: RemovedPath): { counts: ChangeCounts; removed: number } {
-    let removed = ghost.bytes;
-    const counts = { added: 0, modified: 0, removed: 0 };
-    if (ghost.type === 'dir') {
-      for (const child of this.ghostKids.get(ghost.path) ?? []) {
-        const below = this.rollUpGhost(child);
-        counts.removed += 1 + below.counts.removed;
-        removed += below.removed;
-      }
-      this.counts.set(`\u0000${ghost.path}`, counts);
-      this.removedBytes.set(`\u0000${ghost.path}`, removed);
+  private rollup(path: string): Rollup {
+    let rollup = this.rollups.get(path);
+    if (!rollup) {
+      rollup = emptyRollup();
+      this.rollups.set(path, rollup);
     }
-    return { counts, removed };
+    return rollup;
+  }
+
+  private counts(path: string): ChangeCounts {
+    const rollup = this.rollups.get(path);
+    return rollup
+      ? { added: rollup.added, modified: rollup.modified, removed: rollup.removed }
+      : { added: 0, modified: 0, removed: 0 };
   }
 
   private ghostNode(removed: RemovedPath): ListedNode {
@@ -752,14 +749,14 @@ export class DirectoryListings {
     };
     if (removed.entry) ghost.entry = removed.entry;
     if (removed.type === 'dir') {
-      ghost.removedBytes = this.removedBytes.get(`\u0000${removed.path}`) ?? removed.bytes;
-      ghost.changes = this.counts.get(`\u0000${removed.path}`) ?? { added: 0, modified: 0, removed: 0 };
+      ghost.removedBytes = removed.bytes + (this.rollups.get(removed.path)?.removedBytes ?? 0);
+      ghost.changes = this.counts(removed.path);
       ghost.childCount = this.ghostKids.get(removed.path)?.length ?? 0;
     }
     return ghost;
   }
 
-  private sizeOf(node: FsNode, path: string): number {
+  private sizeOf(node: FsNode): number {
     if (!this.mergedSizes) {
       const sizes = new Map<FsNode, number>();
       // presentBytes reads no path, so the walk builds none.
@@ -774,25 +771,23 @@ export class DirectoryListings {
       walk(this.fs.root);
       this.mergedSizes = sizes;
     }
-    return this.mergedSizes.get(node) ?? this.fs.presentBytes(path, node);
+    return this.mergedSizes.get(node) ?? 0;
   }
 
-  private presentDirectory(
-    path: string,
-    node: FsNode,
-    status: ChangeStatus,
-    view: 'layer' | 'merged',
-  ): ListedNode {
+  /** True when a present directory shows in the layer view: the layer wrote it or something below it. */
+  private inLayerView(path: string): boolean {
+    return path === '' || this.changes.statuses.has(path) || (this.rollups.get(path)?.members ?? 0) > 0;
+  }
+
+  private directoryNode(path: string, node: FsNode, view: 'layer' | 'merged'): ListedNode {
+    const status = path === '' ? 'unchanged' : (this.changes.statuses.get(path) ?? 'unchanged');
     const listed: ListedNode =
       path === ''
-        ? { name: '', path: '', type: 'dir', status: 'unchanged', size: 0, removedBytes: 0, layer: -1 }
+        ? { name: '', path: '', type: 'dir', status, size: 0, removedBytes: 0, layer: -1 }
         : this.fs.treeNode(path, baseName(path), node, status);
-    listed.size = view === 'merged' ? this.sizeOf(node, path) : (this.layerSizes.get(path) ?? 0);
-    listed.removedBytes = this.removedBytes.get(path) ?? 0;
-    listed.changes = this.counts.get(path) ?? { added: 0, modified: 0, removed: 0 };
-    const ghosts = this.ghostKids.get(path)?.length ?? 0;
-    listed.childCount =
-      (view === 'merged' ? (node.children?.size ?? 0) : (this.layerKids.get(path)?.length ?? 0)) + ghosts;
+    listed.size = view === 'merged' ? this.sizeOf(node) : (this.rollups.get(path)?.layerBytes ?? 0);
+    listed.removedBytes = this.rollups.get(path)?.removedBytes ?? 0;
+    listed.changes = this.counts(path);
     return listed;
   }
 
@@ -800,8 +795,7 @@ export class DirectoryListings {
   list(path: string, view: 'layer' | 'merged'): DirectoryContents | undefined {
     const node = this.fs.find(path);
     const ghosts = (this.ghostKids.get(path) ?? []).map((g) => this.ghostNode(g));
-    const present = view === 'merged' ? node?.children !== undefined : this.layerKids.has(path);
-    if (!present || !node?.children) {
+    if (!node?.children || (view === 'layer' && !this.inLayerView(path))) {
       const ghost = this.ghostDirs.get(path);
       if (!ghost) return undefined;
       return {
@@ -809,35 +803,36 @@ export class DirectoryListings {
         children: ghosts.sort((a, b) => comparePaths(a.name, b.name)),
       };
     }
-    const statusOf = (childPath: string): ChangeStatus => this.changes.statuses.get(childPath) ?? 'unchanged';
-    const directory = this.presentDirectory(path, node, path === '' ? 'unchanged' : statusOf(path), view);
+    const directory = this.directoryNode(path, node, view);
     const children: ListedNode[] = [];
-    if (view === 'merged') {
-      for (const [name, child] of node.children) {
-        const childPath = joinPath(path, name);
+    for (const [name, child] of node.children) {
+      const childPath = joinPath(path, name);
+      if (child.children) {
+        if (view === 'merged' || this.inLayerView(childPath)) {
+          const listed = this.directoryNode(childPath, child, view);
+          listed.childCount = this.childCount(childPath, child, view);
+          children.push(listed);
+        }
+      } else if (view === 'merged' || this.changes.statuses.has(childPath)) {
         children.push(
-          child.children
-            ? this.presentDirectory(childPath, child, statusOf(childPath), 'merged')
-            : this.fs.treeNode(childPath, name, child, statusOf(childPath)),
-        );
-      }
-    } else {
-      directory.status = path === '' ? 'unchanged' : (this.layerStatus.get(path) ?? 'unchanged');
-      for (const kid of this.layerKids.get(path) ?? []) {
-        children.push(
-          kid.node.children
-            ? this.presentDirectory(
-                kid.path,
-                kid.node,
-                this.layerStatus.get(kid.path) ?? 'unchanged',
-                'layer',
-              )
-            : this.fs.treeNode(kid.path, kid.name, kid.node, kid.status),
+          this.fs.treeNode(childPath, name, child, this.changes.statuses.get(childPath) ?? 'unchanged'),
         );
       }
     }
+    directory.childCount = children.length + ghosts.length;
     children.push(...ghosts);
     children.sort((a, b) => comparePaths(a.name, b.name));
     return { directory, children };
+  }
+
+  private childCount(path: string, node: FsNode, view: 'layer' | 'merged'): number {
+    const ghosts = this.ghostKids.get(path)?.length ?? 0;
+    if (view === 'merged') return (node.children?.size ?? 0) + ghosts;
+    let count = ghosts;
+    for (const [name, child] of node.children ?? []) {
+      const childPath = joinPath(path, name);
+      if (child.children ? this.inLayerView(childPath) : this.changes.statuses.has(childPath)) count++;
+    }
+    return count;
   }
 }
