@@ -5,7 +5,7 @@ import { formatBytes } from '../../../shared/format';
 import { CopyButton } from '../components/copy-button';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
-import { treeLines, type ExplorerState } from '../state/layers-slice';
+import { directoryKey, treeLines, type ExplorerState } from '../state/layers-slice';
 import { displayId, familiar } from '../state/tag-plan';
 import { dockerfileLine } from './image-details-tabs';
 import { LayerCompare } from './layer-compare';
@@ -271,7 +271,7 @@ export function LayerExplorer({ image, details }: { image: ImageSummary; details
 
   if (details.layers.length === 0) return <p className="muted tab-empty">This image has no layers.</p>;
   if (!explorer) return <p className="muted tab-empty">Opening layers…</p>;
-  const root = explorer.directories[`${explorer.layer}\u0000${explorer.view}\u0000`];
+  const root = explorer.directories[directoryKey(explorer.layer, explorer.view, '')];
   const onKey = (event: KeyboardEvent<HTMLDivElement>) => {
     const target = event.target as HTMLElement;
     if (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA') return;
