@@ -50,6 +50,7 @@ function LayerList({ details, explorer }: { details: ImageDetails; explorer: Exp
               {layer.uncompressedSize !== undefined && (
                 <span>{formatBytes(layer.uncompressedSize)} unpacked</span>
               )}
+              {listed[index]?.entryCount !== undefined && <span>{listed[index]?.entryCount} paths</span>}
               {layer.diffId !== undefined && (
                 <span className="mono" title={`DiffID ${layer.diffId}`}>
                   diff {displayId(layer.diffId)}
