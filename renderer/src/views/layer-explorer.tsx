@@ -50,7 +50,11 @@ function LayerList({ details, explorer }: { details: ImageDetails; explorer: Exp
               {layer.uncompressedSize !== undefined && (
                 <span>{formatBytes(layer.uncompressedSize)} unpacked</span>
               )}
-              {listed[index]?.entryCount !== undefined && <span>{listed[index]?.entryCount} paths</span>}
+              {listed[index]?.entryCount !== undefined && (
+                <span>
+                  {listed[index]?.entryCount} {listed[index]?.entryCount === 1 ? 'path' : 'paths'}
+                </span>
+              )}
               {layer.diffId !== undefined && (
                 <span className="mono" title={`DiffID ${layer.diffId}`}>
                   diff {displayId(layer.diffId)}
