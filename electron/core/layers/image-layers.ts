@@ -365,6 +365,12 @@ export class ImageLayers {
     const found = built.fs.lookup(target);
     if (!found)
       throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not in the image after layer ${layer}`);
+    // A hardlink to a file of a lower layer reads that file, as long as no later layer replaced it.
+    const linked =
+      found.entry?.type === 'hardlink' ? built.fs.lookup(found.entry.linkTarget ?? '') : undefined;
+    if (linked?.type === 'file' && linked.entry && linked.layer < found.layer) {
+      return { holder: this.layerAt(facts, linked.layer), target: linked.entry.path };
+    }
     return { holder: this.layerAt(facts, found.layer), target };
   }
 }

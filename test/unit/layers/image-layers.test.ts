@@ -54,6 +54,15 @@ beforeAll(async () => {
   store = await ImageStore.open(join(scratch, 'store'));
   await seed(first, 'test/first:1');
   await seed(second, 'test/second:1');
+  await seed(
+    buildImage({
+      layers: [
+        { entries: [{ path: 'etc/motd', content: 'hello\n' }] },
+        { entries: [{ path: 'etc/motd-link', type: 'hardlink', linkname: 'etc/motd' }] },
+      ],
+    }),
+    'test/linked:1',
+  );
 });
 
 async function rejection(promise: Promise<unknown>): Promise<BerthError> {
@@ -106,6 +115,8 @@ describe('ImageLayers', () => {
     const binary = await explorer.preview('test/first:1', 0, 'layer', 'bin/busybox');
     expect(binary.binary).toBe(true);
     expect(binary.text).toBeUndefined();
+    const linked = await explorer.preview('test/linked:1', 1, 'merged', 'etc/motd-link');
+    expect(linked).toMatchObject({ layer: 0, path: 'etc/motd', text: 'hello\n' });
     const err = await rejection(explorer.extract('test/first:1', 2, 'merged', '/etc', 'relative/dir'));
     expect(err.code).toBe('BAD_REQUEST');
   });
