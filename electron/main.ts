@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
-import type { ChoosePath } from './ipc/rootfs-handlers';
+import { app, BrowserWindow, ipcMain, Menu, protocol, session, shell } from 'electron';
 import { createHandlers } from './ipc/handlers';
 import { emitOverIpc, serveOverIpc } from './ipc/ipc-server';
 import { SealedCredentialStore } from './core/reference/sealed-credentials';
@@ -10,7 +9,7 @@ import { appOriginFrom, appScheme } from './window/app-origin';
 import { respondFromBundle } from './window/app-protocol';
 import { isAllowedExternalUrl } from './window/external-links';
 import { createMainWindow } from './window/main-window';
-import { electronFileDialogs } from './window/file-dialogs';
+import { electronChooseDirectory, electronChoosePath, electronFileDialogs } from './window/file-dialogs';
 import { menuTemplate } from './window/menu';
 import { safeStorageCipher } from './window/safe-storage';
 import {
@@ -44,22 +43,6 @@ const openWindow = () =>
     stateFile: join(app.getPath('userData'), 'window-state.json'),
   });
 
-/** The native open/save dialog over the focused window; undefined when the user cancels. */
-const choosePath: ChoosePath = async ({ purpose, title, defaultPath }) => {
-  const win = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
-  const common = {
-    ...(title === undefined ? {} : { title }),
-    ...(defaultPath === undefined ? {} : { defaultPath }),
-  };
-  if (purpose === 'save') {
-    const chosen = win ? await dialog.showSaveDialog(win, common) : await dialog.showSaveDialog(common);
-    return chosen.canceled ? undefined : chosen.filePath;
-  }
-  const options = { ...common, properties: ['openFile' as const] };
-  const chosen = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
-  return chosen.canceled ? undefined : chosen.filePaths[0];
-};
-
 function start(): void {
   hardenSession(session.defaultSession, origin);
   if (origin.kind === 'bundle') {
@@ -85,7 +68,8 @@ function start(): void {
       safeStorageCipher(),
     ),
     fileDialogs: electronFileDialogs(),
-    choosePath,
+    choosePath: electronChoosePath,
+    chooseDirectory: electronChooseDirectory,
   });
   serveOverIpc(
     ipcMain,

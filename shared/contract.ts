@@ -306,6 +306,133 @@ export const archiveHttpPaths = {
   /** POST the archive bytes as the body; the answer is an Outcome of LoadedArchive. */
   load: '/archive/load',
 } as const;
+/** How a path stands against the layers below (or, in a comparison, against the other image). */
+export type FileChange = 'added' | 'modified' | 'removed' | 'unchanged';
+
+/** Kinds of file tree entry (OCI whiteout markers are never entries). */
+export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+
+/** Which tree of a layer to show: what the layer changed, or the filesystem as it stands after it. */
+export type LayerViewKind = 'layer' | 'merged';
+
+/** One layer in the explorer's list, bottom first. */
+export interface ExplorerLayer {
+  index: number;
+  digest: string;
+  diffId?: string;
+  mediaType: string;
+  /** Compressed blob bytes. */
+  size: number;
+  uncompressedSize?: number;
+  createdBy?: string;
+  /** Number of paths the layer sets (whiteouts excluded); undefined when unreadable. */
+  entryCount?: number;
+  /** Set when the layer blob is missing, corrupt or unreadable: the explorer shows it empty. */
+  problem?: { code: string; message: string };
+}
+
+/** One entry of a directory listing, with roll-ups for directories. */
+export interface FileEntry {
+  name: string;
+  path: string;
+  type: FileKind;
+  change: FileChange;
+  /** File bytes; for a directory, bytes of every present file below it (hardlinks counted once). */
+  size: number;
+  /** For a removed entry, the bytes its removal hides; for a directory, the bytes removed below it. */
+  removedBytes: number;
+  /** Layer holding this copy (-1 for implied directories). */
+  layer: number;
+  /** On directories: changed paths below. */
+  changes?: { added: number; modified: number; removed: number };
+  /** On directories: how many direct children. */
+  childCount?: number;
+  linkTarget?: string;
+  /** `link-escapes`, `link-dangling`, `implicit`, `parent-not-directory`. */
+  flags?: string[];
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** One directory of a layer's tree: its own roll-up and its direct children (sorted by name). */
+export interface DirectoryListing {
+  layer: number;
+  view: LayerViewKind;
+  directory: FileEntry;
+  entries: FileEntry[];
+}
+
+/** A path one layer added, modified, rewrote unchanged or removed. */
+export interface LayerSearchHit {
+  path: string;
+  layer: number;
+  change: FileChange;
+  type: FileKind;
+  size: number;
+}
+
+/** Wasted bytes of one path with the layers that wrote and removed them. */
+export interface WastedPathSummary {
+  path: string;
+  bytes: number;
+  addedIn: number[];
+  removedIn: number[];
+}
+
+/** Waste and efficiency of an image, itemized by path. */
+export interface EfficiencyReport {
+  totalBytes: number;
+  finalBytes: number;
+  wastedBytes: number;
+  /** finalBytes / totalBytes (1 when there are no file bytes). */
+  efficiency: number;
+  /** Largest first; at most `limit` of them. */
+  paths: WastedPathSummary[];
+  pathCount: number;
+  layers: { layer: number; bytes: number; wastedBytes: number }[];
+}
+
+/** The first bytes of a file for the preview pane. */
+export interface FilePreviewResult {
+  path: string;
+  layer: number;
+  type: 'file' | 'symlink';
+  size: number;
+  /** UTF-8 text of the first 64 KiB; absent when binary. */
+  text?: string;
+  binary: boolean;
+  truncated: boolean;
+  linkTarget?: string;
+}
+
+/** What an extraction wrote. */
+export interface ExtractSummary {
+  destination: string;
+  written: number;
+  bytes: number;
+  skipped: { path: string; reason: string }[];
+  /** False when the user closed the folder dialog: nothing was written. */
+  done: boolean;
+}
+
+/** One directory of two images' merged trees side by side: `change` reads as going from `image` to `other`. */
+export interface CompareListing {
+  directory: CompareEntry;
+  entries: CompareEntry[];
+}
+
+/** One path in a comparison: its size in each image (absent where it does not exist). */
+export interface CompareEntry {
+  name: string;
+  path: string;
+  type: FileKind;
+  change: FileChange;
+  sizeBefore?: number;
+  sizeAfter?: number;
+  changes?: { added: number; modified: number; removed: number };
+  childCount?: number;
+}
 
 type Empty = Record<string, never>;
 
@@ -374,6 +501,25 @@ export const operations = {
     { id: string; from: string; names: string[]; replacedLayers: number }
   >(),
   'files:choose': op<{ purpose: 'open' | 'save'; title?: string; defaultPath?: string }, { path?: string }>(),
+  'layers:list': op<{ image: string }, ExplorerLayer[]>(),
+  'layers:directory': op<
+    { image: string; layer: number; view: LayerViewKind; path: string },
+    DirectoryListing
+  >(),
+  'layers:search': op<
+    { image: string; pattern: string; syntax: 'glob' | 'regex'; limit?: number },
+    { hits: LayerSearchHit[]; truncated: boolean }
+  >(),
+  'layers:efficiency': op<{ image: string; limit?: number }, EfficiencyReport>(),
+  'layers:preview': op<
+    { image: string; layer: number; view: LayerViewKind; path: string },
+    FilePreviewResult
+  >(),
+  'layers:extract': op<
+    { image: string; layer: number; view: LayerViewKind; path: string; destination?: string },
+    ExtractSummary
+  >(),
+  'layers:compare': op<{ image: string; other: string; path: string }, CompareListing>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

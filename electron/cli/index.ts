@@ -9,6 +9,7 @@ import { registerRegistry } from './commands/registry';
 import { registerPush } from './commands/push';
 import { registerArchive } from './commands/archive';
 import { registerRootfs } from './commands/rootfs';
+import { registerFiles } from './commands/files';
 import { version } from '../version';
 
 const program = createProgram(version, [
@@ -22,5 +23,6 @@ const program = createProgram(version, [
   registerPush,
   registerArchive,
   registerRootfs,
+  registerFiles,
 ]);
 process.exitCode = await run(program, process.argv);

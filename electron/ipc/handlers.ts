@@ -1,5 +1,6 @@
 import { hostPlatform } from '../core/registry/platform';
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
+import { BerthError } from '../../shared/error';
 import { Puller } from '../core/pull/pull';
 import { PullTasks } from '../core/pull/tasks';
 import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
@@ -9,6 +10,7 @@ import { pushStarter } from './push-tasks';
 import { createRegistryHandlers } from './registry-handlers';
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
+import { ImageLayers } from '../core/layers/image-layers';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -27,6 +29,8 @@ export interface HandlerContext {
   fileDialogs?: ArchiveFileDialogs;
   /** The native open/save dialog (Electron); the browser host has none and the UI asks for a typed path. */
   choosePath?: ChoosePath;
+  /** Asks the user for a folder (Electron's native dialog); undefined when they cancel. Absent on `berth serve`. */
+  chooseDirectory?: (title: string) => Promise<string | undefined>;
 }
 
 /** Builds the one handler object for every contract operation; thin translations onto the core. */
@@ -34,6 +38,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
   const images = storeFor(ctx);
   const pulls = pullsFor(ctx, images);
   const startPush = pushStarter(ctx, images, pulls);
+  const layers = layersFor(images);
   return {
     'app:info': () =>
       Promise.resolve({
@@ -73,6 +78,23 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     ...createRegistryHandlers(ctx.registryEnvironment, images),
     ...archiveHandlers(images, ctx.fileDialogs),
     ...rootfsHandlers(images, ctx.choosePath),
+    'layers:list': async ({ image }) => (await layers()).list(image),
+    'layers:directory': async ({ image, layer, view, path }) =>
+      (await layers()).directory(image, layer, view, path),
+    'layers:search': async ({ image, pattern, syntax, limit }) =>
+      (await layers()).search(image, pattern, syntax, limit),
+    'layers:efficiency': async ({ image, limit }) => (await layers()).efficiency(image, limit),
+    'layers:preview': async ({ image, layer, view, path }) =>
+      (await layers()).preview(image, layer, view, path),
+    'layers:extract': async ({ image, layer, view, path, destination }) => {
+      const chosen = destination ?? (await ctx.chooseDirectory?.('Extract to folder'));
+      if (chosen === undefined && !ctx.chooseDirectory) {
+        throw new BerthError('BAD_REQUEST', 'a destination folder is needed to extract on this host');
+      }
+      if (chosen === undefined) return { destination: '', written: 0, bytes: 0, skipped: [], done: false };
+      return (await layers()).extract(image, layer, view, path, chosen);
+    },
+    'layers:compare': async ({ image, other, path }) => (await layers()).compare(image, other, path),
   };
 }
 
@@ -131,4 +153,17 @@ function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullT
       })),
     (progress) => ctx.emit('pull:progress', progress),
   );
+}
+
+/** The layer explorer over the handlers' store, made on first use and kept for its caches. */
+function layersFor(images: () => Promise<ImageStore>): () => Promise<ImageLayers> {
+  let explorer: Promise<ImageLayers> | undefined;
+  return () =>
+    (explorer ??= images().then(
+      (store) => new ImageLayers(store),
+      (err: unknown) => {
+        explorer = undefined;
+        throw err;
+      },
+    ));
 }

@@ -117,6 +117,13 @@ function failingHandlers(): Handlers {
     'images:export': unused,
     'images:squash': unused,
     'files:choose': unused,
+    'layers:list': unused,
+    'layers:directory': unused,
+    'layers:search': unused,
+    'layers:efficiency': unused,
+    'layers:preview': unused,
+    'layers:extract': unused,
+    'layers:compare': unused,
   };
 }
 

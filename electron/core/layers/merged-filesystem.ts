@@ -456,6 +456,21 @@ export class MergedFilesystem {
     return finishTree(root);
   }
 
+  /**
+   * Both views of the last applied layer as per-directory listings: one pass over what the layer changed
+   * (and, on first use of the merged view, one walk summing sizes) instead of a node per path, so listing any
+   * directory of a 200,000-file layer costs only its own children. Listings equal the matching nodes of
+   * {@link mergedTree} and {@link layerTree}; apply no further layer while using them.
+   */
+  directoryListings(changes: LayerChanges): DirectoryListings {
+    return new DirectoryListings(changes, {
+      find: (path) => this.find(path),
+      treeNode: (path, name, node, status) => this.treeNode(path, name, node, status),
+      presentBytes: (path, node) => this.presentBytes(path, node),
+      root: this.root,
+    });
+  }
+
   /** A directory's own tree node (no children yet), unchanged unless a caller says otherwise. */
   private directoryNode(path: string): FileTreeNode {
     const node = this.find(path);
@@ -594,4 +609,230 @@ export async function viewLayer(source: LayerIndexSource, layer: number): Promis
   }
   if (changes?.layer !== layer) throw new RangeError(`image has no layer ${layer}`);
   return { layer, layerOnly: fs.layerTree(changes), merged: fs.mergedTree(changes), changes };
+}
+
+/** A tree node with the number of children it has in its view (directories only). */
+export interface ListedNode extends FileTreeNode {
+  childCount?: number;
+}
+
+/** One directory of a view: its own node and its children in name order, neither with `children` set. */
+export interface DirectoryContents {
+  directory: ListedNode;
+  children: ListedNode[];
+}
+
+interface FilesystemAccess {
+  find(path: string): FsNode | undefined;
+  treeNode(path: string, name: string, node: FsNode, status: ChangeStatus): FileTreeNode;
+  presentBytes(path: string, node: FsNode): number;
+  root: FsNode;
+}
+
+type ChangeCounts = { added: number; modified: number; removed: number };
+
+/** What lies below one directory in the layer-only view: change counts, removed bytes, written bytes. */
+interface Rollup {
+  added: number;
+  modified: number;
+  removed: number;
+  removedBytes: number;
+  /** Bytes of the files the layer wrote below (the layer view's size). */
+  layerBytes: number;
+  /** Nodes of the layer view below: paths the layer wrote and paths it removed. */
+  members: number;
+}
+
+const emptyRollup = (): Rollup => ({
+  added: 0,
+  modified: 0,
+  removed: 0,
+  removedBytes: 0,
+  layerBytes: 0,
+  members: 0,
+});
+
+function depthOf(path: string): number {
+  let depth = 0;
+  for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) depth++;
+  return path === '' ? -1 : depth;
+}
+
+/** See {@link MergedFilesystem.directoryListings}. */
+export class DirectoryListings {
+  /** Roll-ups by directory path (a removed directory's under its own path: nothing present shares it). */
+  private readonly rollups = new Map<string, Rollup>();
+  private readonly ghostKids = new Map<string, RemovedPath[]>();
+  private readonly ghostDirs = new Map<string, RemovedPath>();
+  private mergedSizes: Map<FsNode, number> | undefined;
+
+  constructor(
+    private readonly changes: LayerChanges,
+    private readonly fs: FilesystemAccess,
+  ) {
+    let lastDir: string | undefined;
+    let lastParent: FsNode | undefined;
+    let lastRollup = emptyRollup();
+    for (const [path, status] of changes.statuses) {
+      const dir = parentPath(path);
+      // Statuses come grouped by directory, so most lookups reuse the previous parent.
+      if (dir !== lastDir) {
+        lastParent = fs.find(dir);
+        lastRollup = this.rollup(dir);
+        lastDir = dir;
+      }
+      const node = lastParent?.children?.get(baseName(path));
+      if (!node) continue;
+      lastRollup.members += 1;
+      if (status !== 'unchanged') lastRollup[status] += 1;
+      if (!node.children) lastRollup.layerBytes += fs.presentBytes(path, node);
+    }
+    for (const removed of changes.removed) {
+      const parent = parentPath(removed.path);
+      const rollup = this.rollup(parent);
+      rollup.members += 1;
+      rollup.removed += 1;
+      rollup.removedBytes += removed.bytes;
+      const siblings = this.ghostKids.get(parent);
+      if (siblings) siblings.push(removed);
+      else this.ghostKids.set(parent, [removed]);
+      if (removed.type === 'dir') this.ghostDirs.set(removed.path, removed);
+    }
+    // Fold each directory into its parent, deepest first; parents made on the way join their own depth.
+    const byDepth: string[][] = [];
+    for (const path of this.rollups.keys()) {
+      const depth = depthOf(path);
+      if (depth >= 0) (byDepth[depth] ??= []).push(path);
+    }
+    for (let depth = byDepth.length - 1; depth >= 0; depth--) {
+      for (const path of byDepth[depth] ?? []) {
+        const parent = parentPath(path);
+        const known = this.rollups.get(parent);
+        const into = known ?? this.rollup(parent);
+        if (!known && parent !== '') (byDepth[depth - 1] ??= []).push(parent);
+        const from = this.rollups.get(path) as Rollup;
+        into.added += from.added;
+        into.modified += from.modified;
+        into.removed += from.removed;
+        into.removedBytes += from.removedBytes;
+        into.layerBytes += from.layerBytes;
+        into.members += from.members;
+      }
+    }
+  }
+
+  private rollup(path: string): Rollup {
+    let rollup = this.rollups.get(path);
+    if (!rollup) {
+      rollup = emptyRollup();
+      this.rollups.set(path, rollup);
+    }
+    return rollup;
+  }
+
+  private counts(path: string): ChangeCounts {
+    const rollup = this.rollups.get(path);
+    return rollup
+      ? { added: rollup.added, modified: rollup.modified, removed: rollup.removed }
+      : { added: 0, modified: 0, removed: 0 };
+  }
+
+  private ghostNode(removed: RemovedPath): ListedNode {
+    const ghost: ListedNode = {
+      name: baseName(removed.path),
+      path: removed.path,
+      type: removed.type,
+      status: 'removed',
+      size: 0,
+      removedBytes: removed.bytes,
+      layer: removed.layer,
+    };
+    if (removed.entry) ghost.entry = removed.entry;
+    if (removed.type === 'dir') {
+      ghost.removedBytes = removed.bytes + (this.rollups.get(removed.path)?.removedBytes ?? 0);
+      ghost.changes = this.counts(removed.path);
+      ghost.childCount = this.ghostKids.get(removed.path)?.length ?? 0;
+    }
+    return ghost;
+  }
+
+  private sizeOf(node: FsNode): number {
+    if (!this.mergedSizes) {
+      const sizes = new Map<FsNode, number>();
+      // presentBytes reads no path, so the walk builds none.
+      const walk = (current: FsNode): number => {
+        let total = 0;
+        for (const child of current.children?.values() ?? []) {
+          total += child.children ? walk(child) : this.fs.presentBytes('', child);
+        }
+        sizes.set(current, total);
+        return total;
+      };
+      walk(this.fs.root);
+      this.mergedSizes = sizes;
+    }
+    return this.mergedSizes.get(node) ?? 0;
+  }
+
+  /** True when a present directory shows in the layer view: the layer wrote it or something below it. */
+  private inLayerView(path: string): boolean {
+    return path === '' || this.changes.statuses.has(path) || (this.rollups.get(path)?.members ?? 0) > 0;
+  }
+
+  private directoryNode(path: string, node: FsNode, view: 'layer' | 'merged'): ListedNode {
+    const status = path === '' ? 'unchanged' : (this.changes.statuses.get(path) ?? 'unchanged');
+    const listed: ListedNode =
+      path === ''
+        ? { name: '', path: '', type: 'dir', status, size: 0, removedBytes: 0, layer: -1 }
+        : this.fs.treeNode(path, baseName(path), node, status);
+    listed.size = view === 'merged' ? this.sizeOf(node) : (this.rollups.get(path)?.layerBytes ?? 0);
+    listed.removedBytes = this.rollups.get(path)?.removedBytes ?? 0;
+    listed.changes = this.counts(path);
+    return listed;
+  }
+
+  /** One directory of the layer-only view (`layer`) or of the filesystem after the layer (`merged`). */
+  list(path: string, view: 'layer' | 'merged'): DirectoryContents | undefined {
+    const node = this.fs.find(path);
+    const ghosts = (this.ghostKids.get(path) ?? []).map((g) => this.ghostNode(g));
+    if (!node?.children || (view === 'layer' && !this.inLayerView(path))) {
+      const ghost = this.ghostDirs.get(path);
+      if (!ghost) return undefined;
+      return {
+        directory: this.ghostNode(ghost),
+        children: ghosts.sort((a, b) => comparePaths(a.name, b.name)),
+      };
+    }
+    const directory = this.directoryNode(path, node, view);
+    const children: ListedNode[] = [];
+    for (const [name, child] of node.children) {
+      const childPath = joinPath(path, name);
+      if (child.children) {
+        if (view === 'merged' || this.inLayerView(childPath)) {
+          const listed = this.directoryNode(childPath, child, view);
+          listed.childCount = this.childCount(childPath, child, view);
+          children.push(listed);
+        }
+      } else if (view === 'merged' || this.changes.statuses.has(childPath)) {
+        children.push(
+          this.fs.treeNode(childPath, name, child, this.changes.statuses.get(childPath) ?? 'unchanged'),
+        );
+      }
+    }
+    directory.childCount = children.length + ghosts.length;
+    children.push(...ghosts);
+    children.sort((a, b) => comparePaths(a.name, b.name));
+    return { directory, children };
+  }
+
+  private childCount(path: string, node: FsNode, view: 'layer' | 'merged'): number {
+    const ghosts = this.ghostKids.get(path)?.length ?? 0;
+    if (view === 'merged') return (node.children?.size ?? 0) + ghosts;
+    let count = ghosts;
+    for (const [name, child] of node.children ?? []) {
+      const childPath = joinPath(path, name);
+      if (child.children ? this.inLayerView(childPath) : this.changes.statuses.has(childPath)) count++;
+    }
+    return count;
+  }
 }

@@ -12,6 +12,7 @@ import { createUiSlice, type UiSlice } from './ui-slice';
 import { createArchiveSlice, type ArchiveSlice } from './archive-slice';
 import type { HttpTransferDeps } from '../client/archive-transfer';
 import { createRootfsSlice, type RootfsSlice } from './rootfs-slice';
+import { createLayersSlice, type LayersSlice } from './layers-slice';
 
 /** The whole renderer state: every slice's fields and actions side by side. */
 export type AppState = ImagesSlice &
@@ -24,7 +25,8 @@ export type AppState = ImagesSlice &
   UiSlice &
   RegistriesSlice &
   ArchiveSlice &
-  RootfsSlice;
+  RootfsSlice &
+  LayersSlice;
 
 /** The vanilla store the React context hands out. */
 export type AppStore = StoreApi<AppState>;
@@ -49,5 +51,6 @@ export function createAppStore(client: BerthClient, options: AppStoreOptions = {
     ...createRegistriesSlice(client)(...a),
     ...createArchiveSlice(client, options.archiveHttp)(...a),
     ...createRootfsSlice(client)(...a),
+    ...createLayersSlice(client)(...a),
   }));
 }

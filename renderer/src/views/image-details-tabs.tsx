@@ -9,7 +9,7 @@ import { displayId, familiar } from '../state/tag-plan';
 import { UpdateCheck } from './update-check';
 
 /** A history command as a Dockerfile line: `#(nop)` metadata bare, shell commands as `RUN …`. */
-function dockerfileLine(createdBy: string): string {
+export function dockerfileLine(createdBy: string): string {
   const nop = /^\/bin\/sh -c #\(nop\)\s+/.exec(createdBy);
   if (nop) return createdBy.slice(nop[0].length).trim();
   const shell = /^\/bin\/sh -c\s+/.exec(createdBy);
@@ -230,42 +230,6 @@ export function HistoryTab({ details }: { details: ImageDetails }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-/** The Layers tab: each layer bottom-up with its size, share of the image, digest and the command that made it. */
-export function LayersTab({ details }: { details: ImageDetails }) {
-  const largest = Math.max(1, ...details.layers.map((layer) => layer.uncompressedSize ?? layer.size));
-  if (details.layers.length === 0) return <p className="muted tab-empty">This image has no layers.</p>;
-  return (
-    <ol className="layer-list">
-      {details.layers.map((layer, index) => {
-        const size = layer.uncompressedSize ?? layer.size;
-        return (
-          <li key={`${layer.digest}-${index}`} className="layer-item" data-testid="layer-row">
-            <div className="layer-head">
-              <span className="layer-index">{index + 1}</span>
-              <code className="mono layer-command" title={layer.createdBy}>
-                {layer.createdBy === undefined ? 'no history entry' : dockerfileLine(layer.createdBy)}
-              </code>
-              <span className="layer-size num">{formatBytes(layer.size)}</span>
-            </div>
-            <div className="layer-bar" aria-hidden="true">
-              <span style={{ width: `${Math.max(1, (size / largest) * 100)}%` }} />
-            </div>
-            <div className="layer-meta">
-              <Digest value={layer.digest} label={`layer ${index + 1} digest`} />
-              {layer.uncompressedSize !== undefined && (
-                <span>{formatBytes(layer.uncompressedSize)} unpacked</span>
-              )}
-              <span className="muted">
-                {layer.mediaType.replace(/^application\/vnd\.(oci|docker)\.image\./, '')}
-              </span>
-            </div>
-          </li>
-        );
-      })}
-    </ol>
   );
 }
 

@@ -4,7 +4,8 @@ import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { imageNames } from '../state/image-names';
 import { displayId } from '../state/tag-plan';
-import { HistoryTab, InspectTab, LayersTab, SummaryTab } from './image-details-tabs';
+import { HistoryTab, InspectTab, SummaryTab } from './image-details-tabs';
+import { LayerExplorer } from './layer-explorer';
 
 const tabs = ['Summary', 'History', 'Layers', 'Inspect'] as const;
 
@@ -18,7 +19,7 @@ function TabBody({ tab, image, details }: { tab: DetailsTab; image: ImageSummary
     case 'History':
       return <HistoryTab details={details} />;
     case 'Layers':
-      return <LayersTab details={details} />;
+      return <LayerExplorer image={image} details={details} />;
     case 'Inspect':
       return <InspectTab details={details} />;
   }
@@ -58,7 +59,11 @@ export function ImageDetailsPanel() {
     document.getElementById(`${base}-tab-${next}`)?.focus();
   };
   return (
-    <aside className="details-panel" aria-label="Image details" data-testid="image-details">
+    <aside
+      className={tab === 'Layers' ? 'details-panel details-wide' : 'details-panel'}
+      aria-label="Image details"
+      data-testid="image-details"
+    >
       <header className="details-head">
         <div className="details-title">
           <h2>
