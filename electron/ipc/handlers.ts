@@ -3,11 +3,11 @@ import type { AppInfo, Emit, Handlers } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
 import { Puller } from '../core/pull/pull';
 import { PullTasks } from '../core/pull/tasks';
-import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
+import { RegistryPool, type RegistryEnvironment, type SavedLogins } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
 import { pushStarter } from './push-tasks';
-import { createRegistryHandlers } from './registry-handlers';
+import { createRegistryHandlers, registryEnvironmentFor } from './registry-handlers';
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 import { ImageLayers } from '../core/layers/image-layers';
@@ -24,7 +24,7 @@ export interface HandlerContext {
   /** How registries are reached; when absent the user's registries.conf, certs.d and auth files are read. */
   registryEnvironment?: RegistryEnvironment;
   /** The desktop app's keychain-sealed logins, asked before the auth files. */
-  savedLogins?: RegistryEnvironment['savedLogins'];
+  savedLogins?: SavedLogins;
   /** The host's file dialogs for saving and loading archives (Electron's main process); none in `berth serve`. */
   fileDialogs?: ArchiveFileDialogs;
   /** The native open/save dialog (Electron); the browser host has none and the UI asks for a typed path. */
@@ -75,7 +75,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     'pull:list': () => Promise.resolve(pulls.list()),
     'push:start': async ({ image, destination }) => ({ pullId: await startPush(image, destination) }),
     'pull:retry': ({ pullId }) => new Promise((resolve) => resolve({ pullId: pulls.retry(pullId) })),
-    ...createRegistryHandlers(ctx.registryEnvironment, images),
+    ...createRegistryHandlers(() => registryEnvironmentFor(ctx), images),
     ...archiveHandlers(images, ctx.fileDialogs),
     ...rootfsHandlers(images, ctx.choosePath),
     'layers:list': async ({ image }) => (await layers()).list(image),
@@ -132,12 +132,11 @@ function storeFor(ctx: HandlerContext): () => Promise<ImageStore> {
 function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullTasks {
   let making: Promise<Puller> | undefined;
   const make = async (): Promise<Puller> => {
-    const [store, loaded, settings] = await Promise.all([
+    const [store, environment, settings] = await Promise.all([
       images(),
-      ctx.registryEnvironment ?? loadRegistryEnvironment(),
+      registryEnvironmentFor(ctx),
       readSettings(ctx.settingsFile),
     ]);
-    const environment = ctx.savedLogins ? { ...loaded, savedLogins: ctx.savedLogins } : loaded;
     return new Puller({
       store,
       registries: new RegistryPool(environment),

@@ -2,14 +2,16 @@ import { BerthError } from '../../shared/error';
 import { normalizeReference } from '../../shared/reference';
 import type { PullTasks } from '../core/pull/tasks';
 import { Pusher } from '../core/push/push';
-import { loadRegistryEnvironment, RegistryPool, type RegistryEnvironment } from '../core/registry/connect';
+import { RegistryPool, type RegistryEnvironment, type SavedLogins } from '../core/registry/connect';
 import { readSettings } from '../core/settings';
 import type { ImageStore } from '../core/store/image-store';
+import { registryEnvironmentFor } from './registry-handlers';
 
 /** What starting a push needs from the handler context. */
 export interface PushContext {
   settingsFile: string;
   registryEnvironment?: RegistryEnvironment;
+  savedLogins?: SavedLogins;
 }
 
 /**
@@ -26,7 +28,7 @@ export function pushStarter(
   const make = async (): Promise<Pusher> => {
     const [store, environment, settings] = await Promise.all([
       images(),
-      ctx.registryEnvironment ?? loadRegistryEnvironment(),
+      registryEnvironmentFor(ctx),
       readSettings(ctx.settingsFile),
     ]);
     return new Pusher({

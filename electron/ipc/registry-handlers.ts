@@ -3,7 +3,12 @@ import { BerthError } from '../../shared/error';
 import { formatReference, parseReference, repositoryOf, type Reference } from '../../shared/reference';
 import { listCredentials } from '../core/reference/credentials';
 import { resolveShortName } from '../core/reference/short-name';
-import { loadRegistryEnvironment, openRegistry, type RegistryEnvironment } from '../core/registry/connect';
+import {
+  loadRegistryEnvironment,
+  openRegistry,
+  type RegistryEnvironment,
+  type SavedLogins,
+} from '../core/registry/connect';
 import { inspectRemote } from '../core/registry/inspect';
 import { login, logout } from '../core/registry/login';
 import { parsePlatform } from '../core/registry/platform';
@@ -22,14 +27,13 @@ export type RegistryOperations =
 
 /**
  * Handlers for resolving names, listing remote tags, inspecting remote images, reading registries.conf,
- * logging in and out, and checking a stored image against its registry. The environment is read afresh
- * on each call (unless the host fixed one), so edits to registries.conf and auth files show at once.
+ * logging in and out, and checking a stored image against its registry. `env` is asked on each call, so
+ * edits to registries.conf and auth files show at once.
  */
 export function createRegistryHandlers(
-  environment: RegistryEnvironment | undefined,
+  env: () => Promise<RegistryEnvironment>,
   images: () => Promise<ImageStore>,
 ): Pick<Handlers, RegistryOperations> {
-  const env = () => (environment ? Promise.resolve(environment) : loadRegistryEnvironment());
   return {
     'reference:resolve': async ({ reference }) => {
       const resolution = resolveShortName((await env()).conf, text(reference, 'reference'));
@@ -140,6 +144,7 @@ async function withRemote<T>(
 
 async function overview(environment: RegistryEnvironment): Promise<RegistriesOverview> {
   const { conf, auth } = environment;
+  const sealedHosts = new Set((await environment.savedLogins?.registries()) ?? []);
   return {
     sources: conf.sources,
     searchRegistries: conf.unqualifiedSearchRegistries ?? ['docker.io'],
@@ -157,7 +162,37 @@ async function overview(environment: RegistryEnvironment): Promise<RegistriesOve
       })),
     })),
     insecureRegistries: conf.insecureRegistries,
-    credentials: await listCredentials(auth),
+    credentials: [
+      ...(await sealedLogins(environment)),
+      ...(await listCredentials(auth)).filter((c) => !sealedHosts.has(c.registry)),
+    ],
     authFile: auth.write,
   };
+}
+
+/** The host's sealed logins as the Registries view lists them: registry, username, where they are kept. */
+async function sealedLogins(
+  environment: RegistryEnvironment,
+): Promise<{ registry: string; username?: string; source: string }[]> {
+  const saved = environment.savedLogins;
+  if (!saved) return [];
+  const source = `desktop keychain (${saved.file})`;
+  return Promise.all(
+    (await saved.registries()).map(async (registry) => {
+      const found = await saved.find(registry).catch(() => undefined);
+      return found?.kind === 'basic' ? { registry, username: found.username, source } : { registry, source };
+    }),
+  );
+}
+
+/**
+ * How registries are reached: the host's fixed environment or the user's registries.conf, certs.d and auth
+ * files read afresh, plus the desktop app's sealed logins (asked first, and where its UI logs in).
+ */
+export async function registryEnvironmentFor(ctx: {
+  registryEnvironment?: RegistryEnvironment;
+  savedLogins?: SavedLogins;
+}): Promise<RegistryEnvironment> {
+  const loaded = await (ctx.registryEnvironment ?? loadRegistryEnvironment());
+  return ctx.savedLogins ? { ...loaded, savedLogins: ctx.savedLogins } : loaded;
 }

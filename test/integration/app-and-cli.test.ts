@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,16 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeCredentials } from '../../electron/core/reference/credentials';
 import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
 import { createHandlers } from '../../electron/ipc/handlers';
-import {
-  SealedCredentialStore,
-  type CredentialCipher,
-} from '../../electron/core/reference/sealed-credentials';
+import { SealedCredentialStore } from '../../electron/core/reference/sealed-credentials';
 import { ImageStore } from '../../electron/core/store/image-store';
 import type { EventName, Handlers, Payload, PullProgress } from '../../shared/contract';
 import { toWireError } from '../../shared/error';
 import { buildImage, pushImage, smallImage, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type RegistryAuthMode, type TestRegistry } from '../support/registry.js';
 import { addImage } from '../unit/store/add-image';
+import { fakeKeychain } from '../support/fake-keychain';
 
 const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
 
@@ -174,26 +171,6 @@ describe('the app and the CLI on one store at once', () => {
   });
 });
 
-/** A keychain stand-in for the desktop app's safeStorage: AES-256-GCM under a key of its own. */
-function testKeychain(): CredentialCipher {
-  const key = randomBytes(32);
-  return {
-    isEncryptionAvailable: () => true,
-    backend: () => 'gnome_libsecret',
-    encryptString: (plain) => {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), body]);
-    },
-    decryptString: (sealed) => {
-      const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-      decipher.setAuthTag(sealed.subarray(12, 28));
-      return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8');
-    },
-  };
-}
-
 /** Every form a secret may take in text: as is, in Basic auth's base64, and URL-encoded. */
 function secretForms(username: string, password: string): string[] {
   return [password, Buffer.from(`${username}:${password}`).toString('base64'), encodeURIComponent(password)];
@@ -245,7 +222,7 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       const ok = await handlers['pull:start']({ reference });
       expect((await ended(ok.pullId)).state).toBe('complete');
       // The desktop app's own logins: sealed by the keychain (a test cipher here), no auth file at all.
-      const sealed = new SealedCredentialStore(join(scratch, `leak-${mode}-sealed.json`), testKeychain());
+      const sealed = new SealedCredentialStore(join(scratch, `leak-${mode}-sealed.json`), fakeKeychain());
       await sealed.save(registry.host, { kind: 'basic', username: 'berth', password });
       texts.push(await readFile(sealed.file, 'utf8'));
       const app = appHandlers(`${root}-sealed`, join(scratch, 'no-such-auth.json'), sealed);

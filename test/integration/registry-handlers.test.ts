@@ -10,6 +10,8 @@ import type { EventName, Handlers, Payload, Platform, PullProgress } from '../..
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { buildImage, buildIndex, pushImage, pushIndex, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { fakeKeychain } from '../support/fake-keychain';
+import { SealedCredentialStore } from '../../electron/core/reference/sealed-credentials';
 
 let scratch: string;
 let registry: TestRegistry;
@@ -51,7 +53,10 @@ function conf(): RegistriesConf {
 }
 
 /** Handlers on a fresh store and auth file; with `loggedIn` the registry's credentials are saved first. */
-async function setup(loggedIn = true): Promise<{
+async function setup(
+  loggedIn = true,
+  savedLogins?: SealedCredentialStore,
+): Promise<{
   handlers: Handlers;
   auth: AuthFileLocations;
   until: (match: (p: PullProgress) => boolean) => Promise<PullProgress>;
@@ -88,6 +93,7 @@ async function setup(loggedIn = true): Promise<{
       }
     },
     registryEnvironment: { conf: conf(), certsDirs: [], auth },
+    ...(savedLogins ? { savedLogins } : {}),
   });
   const until = (match: (p: PullProgress) => boolean): Promise<PullProgress> => {
     const seen = events.find(match);
@@ -224,6 +230,35 @@ describe('registry handlers', () => {
     );
 
     expect(await handlers['registries:logout']({ registry: registry.host })).toMatchObject({ removed: true });
+    expect((await handlers['registries:list']({})).credentials).toEqual([]);
+  });
+
+  it('in the desktop app, registries:login seals the login with the keychain (no auth file) and pulls use it', async () => {
+    const sealed = new SealedCredentialStore(join(scratch, `sealed-${count}.json`), fakeKeychain());
+    const { handlers, auth, until } = await setup(false, sealed);
+    const password = registry.password ?? '';
+    expect(
+      await handlers['registries:login']({
+        registry: registry.host,
+        username: registry.username ?? '',
+        password,
+      }),
+    ).toEqual({ registry: registry.host, file: sealed.file });
+    await expect(readFile(auth.write, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(sealed.file, 'utf8')).not.toContain(password);
+    expect((await handlers['registries:list']({})).credentials).toEqual([
+      { registry: registry.host, username: registry.username, source: `desktop keychain (${sealed.file})` },
+    ]);
+
+    const { pullId } = await handlers['pull:start']({ reference: `${registry.host}/berth/update:1` });
+    expect((await until(ended(pullId))).state).toBe('complete');
+
+    expect(await handlers['registries:logout']({ registry: registry.host })).toEqual({
+      registry: registry.host,
+      removed: true,
+      file: sealed.file,
+    });
+    expect(await sealed.registries()).toEqual([]);
     expect((await handlers['registries:list']({})).credentials).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BerthError } from '../../../shared/error';
+import type { SavedLogins } from '../registry/connect';
 import type { RegistryCredentials } from './credentials';
 
 /**
@@ -26,7 +27,7 @@ interface SealedFile {
  * written to one file with mode 0600. Saving is refused while the only backend is `basic_text` (or none):
  * the password would be on disk all but in clear. Secrets never appear in an error message.
  */
-export class SealedCredentialStore {
+export class SealedCredentialStore implements SavedLogins {
   constructor(
     /** The file, e.g. `<userData>/credentials.json`. */
     readonly file: string,
@@ -83,6 +84,11 @@ export class SealedCredentialStore {
       );
     }
     return parsed;
+  }
+
+  /** The registries with a saved login (nothing is unsealed). */
+  async registries(): Promise<string[]> {
+    return Object.keys((await this.read()).registries).sort();
   }
 
   /** Forgets the login for `registry`; false when there was none. */

@@ -24,8 +24,20 @@ export interface RegistryEnvironment {
   auth: AuthFileLocations;
   /** Options passed to every client (retry policy, timeouts, user agent, log). */
   client?: Omit<RegistryClientOptions, 'registry' | 'insecure' | 'certificates' | 'credentials'>;
-  /** Logins the desktop app sealed with the OS keychain; asked before the auth files. */
-  savedLogins?: { find(registry: string): Promise<RegistryCredentials | undefined> };
+  /** Logins the desktop app sealed with the OS keychain; asked before the auth files, and where it logs in. */
+  savedLogins?: SavedLogins;
+}
+
+/** Registry logins kept by the host itself (the desktop app's keychain-sealed file). */
+export interface SavedLogins {
+  /** Where they are kept, for messages. */
+  readonly file: string;
+  find(registry: string): Promise<RegistryCredentials | undefined>;
+  save(registry: string, credentials: RegistryCredentials): Promise<void>;
+  /** False when there was none. */
+  remove(registry: string): Promise<boolean>;
+  /** The registries with a saved login. */
+  registries(): Promise<string[]>;
 }
 
 /** Reads the user's registries.conf and the usual certs.d and auth-file locations. */

@@ -12,7 +12,8 @@ export interface LoginRequest {
 
 /**
  * Verifies credentials against the registry (a token from its realm, or `/v2/` with Basic auth), then saves
- * them to the login auth file (mode 0600). Wrong credentials: UNAUTHORIZED and nothing is written.
+ * them: to the host's sealed logins when it has them (the desktop app), else to the login auth file (mode
+ * 0600). Wrong credentials: UNAUTHORIZED and nothing is written.
  */
 export async function login(
   request: LoginRequest,
@@ -28,6 +29,10 @@ export async function login(
   } finally {
     await client.close();
   }
+  if (environment.savedLogins) {
+    await environment.savedLogins.save(registry, credentials);
+    return { registry, file: environment.savedLogins.file };
+  }
   const file = await storeCredentials(registry, credentials, environment.auth);
   return { registry, file };
 }
@@ -38,5 +43,9 @@ export async function logout(
   environment: RegistryEnvironment,
 ): Promise<{ registry: string; removed: boolean; file: string; elsewhere?: string }> {
   const host = normalizeRegistryHost(registry);
-  return { registry: host, ...(await removeCredentials(host, environment.auth)) };
+  const sealed = (await environment.savedLogins?.remove(host)) ?? false;
+  const files = await removeCredentials(host, environment.auth);
+  if (sealed && environment.savedLogins)
+    return { registry: host, removed: true, file: environment.savedLogins.file };
+  return { registry: host, ...files };
 }

@@ -1,33 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SealedCredentialStore,
-  type CredentialCipher,
-} from '../../../electron/core/reference/sealed-credentials';
+import { SealedCredentialStore } from '../../../electron/core/reference/sealed-credentials';
 import { BerthError } from '../../../shared/error';
-
-/** A keychain stand-in: AES-256-GCM under a key of its own, with a chosen backend name. */
-function fakeKeychain(backend: string | undefined = 'gnome_libsecret', available = true): CredentialCipher {
-  const key = randomBytes(32);
-  return {
-    isEncryptionAvailable: () => available,
-    backend: () => backend,
-    encryptString: (plain) => {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      return Buffer.concat([iv, cipher.getAuthTag(), body]);
-    },
-    decryptString: (sealed) => {
-      const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
-      decipher.setAuthTag(sealed.subarray(12, 28));
-      return Buffer.concat([decipher.update(sealed.subarray(28)), decipher.final()]).toString('utf8');
-    },
-  };
-}
+import { fakeKeychain } from '../../support/fake-keychain';
 
 const password = 'hunter2-Sealed!';
 let dir: string;
