@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { Handlers } from '../../../shared/contract';
 import { startServe } from '../../serve/server';
 import { createHandlers } from '../../ipc/handlers';
 import { settingsPath } from '../../core/settings';
@@ -18,13 +19,24 @@ export function parsePort(value: string): number {
 /** Starts the browser host and keeps running until interrupted. */
 export async function serve(command: Command, opts: { host: string; port: number }): Promise<void> {
   const { store } = globalOptions(command);
+  let handlers: Handlers | undefined;
   const host = await startServe({
     host: opts.host,
     port: opts.port,
     rendererDir: rendererDir(),
     handlers: (emit) =>
-      createHandlers({ storePath: store, settingsFile: settingsPath(store), host: 'serve', version, emit }),
+      (handlers = createHandlers({
+        storePath: store,
+        settingsFile: settingsPath(store),
+        host: 'serve',
+        version,
+        emit,
+      })),
   });
+  // Read the store (index, journal, cached image facts, summaries) before announcing the URL: the first
+  // images:list then answers from memory instead of making the first page wait for a cold read, and the
+  // read does not compete with serving the page's assets. A failure here surfaces on the page's own call.
+  await handlers?.['images:list']({}).catch(() => undefined);
   process.stdout.write(`Berth is serving ${store} at ${host.url}\n`);
   await new Promise<void>((done) => {
     const stop = () => {

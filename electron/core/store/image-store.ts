@@ -179,6 +179,7 @@ export const displayId = shortId;
 export class ImageStore {
   private readonly lock: StoreLock;
   private snapshotCache: Snapshot | undefined;
+  private reading: { key: string; promise: Promise<Snapshot> } | undefined;
   private summaryCache: SummaryCacheDocument | undefined;
   private summaryDirty = false;
   private ownIndexKey: string | undefined;
@@ -868,7 +869,20 @@ export class ImageStore {
 
   private async snapshot(options: { fresh?: boolean } = {}): Promise<Snapshot> {
     const key = await this.storeKey();
-    if (!options.fresh && this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
+    if (options.fresh) return this.readSnapshot(key, true);
+    if (this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
+    // Callers arriving while the same state is being read (a warm-up and the first list) share the reading.
+    if (this.reading?.key === key) return this.reading.promise;
+    const promise = this.readSnapshot(key, false);
+    this.reading = { key, promise };
+    const done = () => {
+      if (this.reading?.promise === promise) this.reading = undefined;
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  private async readSnapshot(key: string, fresh: boolean): Promise<Snapshot> {
     // The journal first: a compaction between the two reads then only replays lines index.json already has.
     const journal = await readJournal(this.paths.journal);
     const doc = applyOps(await readIndex(this.paths), journal.ops);
@@ -895,7 +909,7 @@ export class ImageStore {
       facts,
       records,
     };
-    if (!options.fresh) this.snapshotCache = snap;
+    if (!fresh) this.snapshotCache = snap;
     return snap;
   }
 
