@@ -603,14 +603,17 @@ async function main() {
   await mkdir(scratch, { recursive: true });
   await mkdir(resultsDir, { recursive: true });
 
-  const images = await workloadImages(cacheDir, scale, log);
-  const registry = await startBenchRegistry(
-    join(cacheDir, `registry-scale-${scale}`),
-    join(scratch, 'registry-config'),
-  );
+  // The store and UI groups build their own store; only the other groups need the workload images and registry.
+  const needsImages = ['pull', 'resume', 'layers', 'memory'].some(wanted);
+  const images = needsImages ? await workloadImages(cacheDir, scale, log) : undefined;
+  const registry = needsImages
+    ? await startBenchRegistry(join(cacheDir, `registry-scale-${scale}`), join(scratch, 'registry-config'))
+    : undefined;
   try {
-    const uploaded = await pushWorkloads(registry, images);
-    log(`registry on ${registry.host}; pushed ${(uploaded / 1e6).toFixed(0)} MB (0 when cached)`);
+    if (registry) {
+      const uploaded = await pushWorkloads(registry, images);
+      log(`registry on ${registry.host}; pushed ${(uploaded / 1e6).toFixed(0)} MB (0 when cached)`);
+    }
 
     const berth = probeBerthCli(repoRoot, { build: buildCli });
     if (berth.commands.includes('pull')) {
@@ -637,7 +640,7 @@ async function main() {
     if (wanted('layers')) await measureLayers(images);
     if (wanted('memory')) await measureArchives(images, registry, berth);
   } finally {
-    await registry.stop();
+    await registry?.stop();
     await unmountUnder(scratch);
     await rm(scratch, { recursive: true, force: true });
   }
@@ -684,7 +687,11 @@ process.on('exit', (code) => {
 /** Formats the Markdown with the repository's Prettier settings, so `npm run lint` accepts the generated file. */
 async function formatMarkdown(text, file) {
   const prettier = await import('prettier');
-  return prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
+  return prettier.format(text, {
+    ...(await prettier.resolveConfig(file)),
+    filepath: file,
+    parser: 'markdown',
+  });
 }
 
 /** `node bench/run.mjs --render`: rewrites docs/benchmarks.md from latest.json and bench/analysis.md, measuring nothing. */

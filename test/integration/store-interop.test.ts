@@ -45,6 +45,8 @@ describe('a Berth store read by skopeo and umoci', () => {
     await store.tag('alpine:3.20', 'localhost:5000/oci:v1');
     await addImage(store, smallImage('dangling'), ['gone']);
     await store.untag('gone');
+    // Tags and untags are journaled; flush folds them into index.json, which is all foreign tools read.
+    await store.flush();
     const rows = await store.list();
     // skopeo 1.9's OCI layout reader skips entries with Docker media types, so the Docker-format image is
     // checked through umoci only.
@@ -96,6 +98,7 @@ describe('layouts written by skopeo opened as stores', () => {
     expect(row?.digest).toBe(digest);
     expect((await store.resolve('app:1.0')).image.manifestDigest).toBe(digest);
     await store.tag('app:1.0', 'app:copy');
+    await store.flush();
     expect(await skopeoDigest(target, 'docker.io/library/app:copy')).toBe(digest);
     expect((await store.fsck()).clean).toBe(true);
   });

@@ -9,7 +9,7 @@ import { inspectRemoteReference } from './registry';
 
 /** Opens the store the global options name. */
 export function openStore(command: Command): Promise<ImageStore> {
-  return ImageStore.open(globalOptions(command).store);
+  return ImageStore.open(globalOptions(command).store, { journal: false });
 }
 
 /** Collects a repeatable option into an array. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { Handlers } from '../../../shared/contract';
 import { startServe } from '../../serve/server';
 import { archiveRoutes } from '../../serve/archive-routes';
 import { ImageStore } from '../../core/store/image-store';
@@ -23,21 +24,26 @@ export async function serve(command: Command, opts: { host: string; port: number
   // One store instance behind both the contract and the archive routes, so loads reach every UI as events.
   const imageStore = await ImageStore.open(store);
   const archives = archiveRoutes(() => Promise.resolve(imageStore));
+  let handlers: Handlers | undefined;
   const host = await startServe({
     host: opts.host,
     port: opts.port,
     rendererDir: rendererDir(),
     handlers: (emit) =>
-      createHandlers({
+      (handlers = createHandlers({
         storePath: store,
         settingsFile: settingsPath(store),
         host: 'serve',
         version,
         emit,
         imageStore,
-      }),
+      })),
     routes: [archives.route],
   });
+  // Read the store (index, journal, cached image facts, summaries) before announcing the URL: the first
+  // images:list then answers from memory instead of making the first page wait for a cold read, and the
+  // read does not compete with serving the page's assets. A failure here surfaces on the page's own call.
+  await handlers?.['images:list']({}).catch(() => undefined);
   process.stdout.write(`Berth is serving ${store} at ${host.url}\n`);
   await new Promise<void>((done) => {
     const stop = () => {

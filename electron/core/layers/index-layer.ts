@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ReadEntry } from 'tar';
 import { elideInput } from '../../../shared/digest';
@@ -19,6 +19,8 @@ import {
   type LayerNotice,
   type NoticeReason,
 } from './layer-entry';
+
+const empty = Buffer.alloc(0);
 
 /** Caps and switches for indexing one layer; every field defaults to a generous limit. */
 export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<TarLimits> {
@@ -96,10 +98,16 @@ class IndexBuilder {
     }
     this.entries.set(path, record);
     if (type === 'file') {
-      const hash = createHash('sha256');
-      entry.on('data', (chunk: Buffer) => hash.update(chunk));
+      // Most layer files arrive in one chunk: hash those in one call, without a Hash object per file.
+      let first: Buffer | undefined;
+      let hash: Hash | undefined;
+      entry.on('data', (chunk: Buffer) => {
+        if (hash) hash.update(chunk);
+        else if (first === undefined) first = chunk;
+        else hash = createHash('sha256').update(first).update(chunk);
+      });
       entry.on('end', () => {
-        record.contentHash = hash.digest('hex');
+        record.contentHash = hash ? hash.digest('hex') : oneShotHash('sha256', first ?? empty, 'hex');
       });
     } else {
       entry.resume();

@@ -181,7 +181,7 @@ export async function decodeLayer(
         await pipeline(compressed, sink);
         break;
       case 'gzip':
-        await pipeline(compressed, zlib.createGunzip(), sink);
+        await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
         break;
       case 'zstd':
         await pipeline(
@@ -204,3 +204,9 @@ export async function decodeLayer(
   }
   return { compression, compressedSize, uncompressedSize, diffId: `sha256:${hash.digest('hex')}` };
 }
+
+/**
+ * Output chunk of the gzip decoder. zlib's 16 KiB default makes a 256 MB layer 16,000 trips through the
+ * stream, the DiffID hash and the tar parser; 256 KiB cuts that per-chunk overhead sixteenfold.
+ */
+const gunzipChunkBytes = 256 * 1024;

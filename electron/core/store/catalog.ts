@@ -17,8 +17,12 @@ export interface CatalogImage {
  * understand (artifacts, unreadable indexes) are carried through rewrites untouched.
  */
 export class Catalog {
-  readonly images = new Map<string, CatalogImage>();
-  private readonly byName = new Map<string, string>();
+  readonly images: Map<string, CatalogImage>;
+  private readonly byName: Map<string, string>;
+  /** Each image's first entry: it decides the image's place in `images`. */
+  private readonly firstEntry: Map<string, Descriptor>;
+  /** True when some name is on more than one entry (only foreign tools write such documents). */
+  private readonly duplicateNames: boolean;
 
   /**
    * @param manifestOf the platform manifest an entry stands for (undefined for entries that are no image);
@@ -27,7 +31,17 @@ export class Catalog {
   constructor(
     readonly doc: IndexDocument,
     private readonly manifestOf: readonly (string | undefined)[],
+    built?: Built,
   ) {
+    if (built) {
+      ({ images: this.images, byName: this.byName, firstEntry: this.firstEntry } = built);
+      this.duplicateNames = false;
+      return;
+    }
+    this.images = new Map();
+    this.byName = new Map();
+    this.firstEntry = new Map();
+    let duplicateNames = false;
     doc.manifests.forEach((entry, i) => {
       const manifestDigest = manifestOf[i];
       if (manifestDigest === undefined) return;
@@ -35,13 +49,18 @@ export class Catalog {
       if (!image) {
         image = { manifestDigest, top: bareDescriptor(entry), names: [] };
         this.images.set(manifestDigest, image);
+        this.firstEntry.set(manifestDigest, entry);
       }
       const name = entryName(entry);
-      if (name !== undefined && !this.byName.has(name)) {
-        image.names.push(name);
-        this.byName.set(name, manifestDigest);
+      if (name === undefined) return;
+      if (this.byName.has(name)) {
+        duplicateNames = true;
+        return;
       }
+      image.names.push(name);
+      this.byName.set(name, manifestDigest);
     });
+    this.duplicateNames = duplicateNames;
   }
 
   /** The image holding a normalized name. */
@@ -118,8 +137,80 @@ export class Catalog {
     return { doc: catalog.doc, movedFrom };
   }
 
-  /** A catalog over an edited document whose entries are all known images or carried-through entries. */
-  private rebuiltWith(doc: IndexDocument): Catalog {
+  /**
+   * A catalog over an edited document whose entries are all known images or carried-through entries. When
+   * the edit has the shape every mutation gives it (some entries dropped, new ones appended), only the
+   * images and names it touches are worked out again; the result equals a catalog built from scratch.
+   */
+  rebuiltWith(doc: IndexDocument): Catalog {
+    return this.edited(doc, false) ?? this.rebuiltFromScratch(doc);
+  }
+
+  /**
+   * As `rebuiltWith`, but the new catalog may take over this one's maps instead of copying them (copying
+   * three 10,000-entry maps per tag costs more than the tag). This catalog must not be used afterwards.
+   */
+  movedTo(doc: IndexDocument): Catalog {
+    return this.edited(doc, true) ?? this.rebuiltFromScratch(doc);
+  }
+
+  /**
+   * The catalog of an edit that drops entries and appends new ones, worked out from this one without looking
+   * at untouched entries. Undefined when the shortcut cannot guarantee the result a full build gives: names
+   * on several entries, an image losing its first entry (its place in `images` moves), a name appended while
+   * another entry still holds it.
+   */
+  private edited(doc: IndexDocument, reuse: boolean): Catalog | undefined {
+    if (this.duplicateNames) return undefined;
+    const edit = editOf(this.doc.manifests, doc.manifests);
+    if (!edit) return undefined;
+    const manifestOf = edit.keptFrom.map((i) => this.manifestOf[i]);
+    // Check everything before touching a map, so a refusal leaves this catalog intact.
+    const removedNames = new Set<string>();
+    const touched = new Set<string>();
+    for (const i of edit.removed) {
+      const manifestDigest = this.manifestOf[i];
+      if (manifestDigest === undefined) continue;
+      const entry = this.doc.manifests[i]!;
+      if (this.firstEntry.get(manifestDigest) === entry) return undefined;
+      touched.add(manifestDigest);
+      const name = entryName(entry);
+      if (name !== undefined) removedNames.add(name);
+    }
+    const added: [string, string][] = [];
+    const firstOfNew = new Map<string, Descriptor>();
+    for (const entry of doc.manifests.slice(edit.keptFrom.length)) {
+      const manifestDigest = directManifestOf(entry);
+      manifestOf.push(manifestDigest);
+      if (manifestDigest === undefined) continue;
+      touched.add(manifestDigest);
+      if (!this.firstEntry.has(manifestDigest) && !firstOfNew.has(manifestDigest))
+        firstOfNew.set(manifestDigest, entry);
+      const name = entryName(entry);
+      if (name === undefined) continue;
+      if ((this.byName.has(name) && !removedNames.has(name)) || added.some(([, taken]) => taken === name))
+        return undefined;
+      added.push([manifestDigest, name]);
+    }
+    const byName = reuse ? this.byName : new Map(this.byName);
+    const firstEntry = reuse ? this.firstEntry : new Map(this.firstEntry);
+    const images = reuse ? this.images : new Map(this.images);
+    for (const name of removedNames) byName.delete(name);
+    for (const [manifestDigest, name] of added) byName.set(name, manifestDigest);
+    for (const [manifestDigest, entry] of firstOfNew) firstEntry.set(manifestDigest, entry);
+    for (const manifestDigest of touched) {
+      const before = images.get(manifestDigest);
+      const names = (before?.names ?? []).filter(
+        (n) => !removedNames.has(n) && byName.get(n) === manifestDigest,
+      );
+      for (const [holder, name] of added) if (holder === manifestDigest) names.push(name);
+      const top = before?.top ?? bareDescriptor(firstEntry.get(manifestDigest)!);
+      images.set(manifestDigest, { manifestDigest, top, names });
+    }
+    return new Catalog(doc, manifestOf, { images, byName, firstEntry });
+  }
+
+  private rebuiltFromScratch(doc: IndexDocument): Catalog {
     const known = new Map<Descriptor, string | undefined>();
     this.doc.manifests.forEach((entry, i) => known.set(entry, this.manifestOf[i]));
     return new Catalog(
@@ -135,14 +226,49 @@ export class Catalog {
   }
 }
 
+/**
+ * How `after` was made from `before` when it keeps some of `before`'s entries (the same objects, in order)
+ * and appends entries `before` does not have; undefined for any other edit.
+ */
+export function editOf(
+  before: readonly Descriptor[],
+  after: readonly Descriptor[],
+): { keptFrom: number[]; removed: number[] } | undefined {
+  const keptFrom: number[] = [];
+  const removed: number[] = [];
+  let i = 0;
+  let k = 0;
+  for (; k < after.length; k++) {
+    const entry = after[k];
+    let j = i;
+    while (j < before.length && before[j] !== entry) j++;
+    if (j === before.length) break;
+    for (; i < j; i++) removed.push(i);
+    keptFrom.push(i++);
+  }
+  for (; i < before.length; i++) removed.push(i);
+  if (k < after.length) {
+    const dropped = new Set(removed.map((r) => before[r]));
+    for (let t = k; t < after.length; t++) if (dropped.has(after[t])) return undefined;
+  }
+  return { keptFrom, removed };
+}
+
+/** What `Catalog.edited` hands the constructor. */
+interface Built {
+  images: Map<string, CatalogImage>;
+  byName: Map<string, string>;
+  firstEntry: Map<string, Descriptor>;
+}
+
 /** The normalized name an entry carries, if any. Names other tools wrote short (`alpine:3`) are normalized. */
 export function entryName(entry: Descriptor): string | undefined {
   const raw = entry.annotations?.[annotations.refName];
   if (raw === undefined || raw === '') return undefined;
-  let name = isCanonical(raw) ? raw : normalized.get(raw);
+  let name = normalized.get(raw);
   if (name === undefined) {
     try {
-      name = formatReference(normalizeReference(raw));
+      name = isCanonical(raw) ? raw : formatReference(normalizeReference(raw));
     } catch {
       name = raw;
     }

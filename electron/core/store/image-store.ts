@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, watch as watchFs, type ReadStream } from 'node:fs';
 import { readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type {
   DiskUsage,
   HistoryEntry,
@@ -56,6 +56,7 @@ import {
 } from './layout';
 import { diskUsage, layerTree, type TreeImage } from './layer-tree';
 import { StoreLock, type LockOptions } from './lock';
+import { appendOp, applyOps, diffOp, readJournal, removeJournal } from './name-journal';
 
 /** How a store is opened. */
 export interface ImageStoreOptions {
@@ -64,6 +65,13 @@ export interface ImageStoreOptions {
   lock?: LockOptions;
   /** The platform preferred when an index entry does not say which of its manifests is the image. */
   platform?: Platform;
+  /**
+   * Tag and untag append to the name journal instead of rewriting `index.json` (default true). One-shot
+   * processes such as the CLI turn it off: they would compact before exiting anyway.
+   */
+  journal?: boolean;
+  /** How long the journal waits without new lines before it is folded into `index.json` (default 250 ms). */
+  compactAfterMs?: number;
 }
 
 /** What `commitImage` records. */
@@ -133,6 +141,9 @@ interface SummaryCacheDocument {
 /** One consistent reading of the store. */
 interface Snapshot {
   key: string;
+  /** `catalog.doc` is `index.json` with these journal lines applied. */
+  journalOps: number;
+  journalBytes: number;
   catalog: Catalog;
   facts: Map<string, ImageFacts>;
   records: RecordsDocument;
@@ -156,16 +167,24 @@ export const displayId = shortId;
 
 /**
  * The image store: an OCI image layout with Docker/Podman naming on top. Every reader sees one whole
- * `index.json` (it is only ever replaced by rename); every writer re-reads it under the cross-process lock,
- * so no update is lost. Order of effects makes crashes harmless: blobs are in place before an entry
- * references them, and entries are gone before the blobs they referenced are deleted.
+ * `index.json` (it is only ever replaced by rename) plus the complete lines of the name journal; every
+ * writer checks both under the cross-process lock, so no update is lost. Order of effects makes crashes
+ * harmless: blobs are in place before an entry references them, and entries are gone before the blobs they
+ * referenced are deleted.
+ *
+ * Foreign tools (skopeo, umoci) read `index.json` only. It holds every name once the journal is compacted:
+ * after `compactAfterMs` without a tag or untag, at `flush()`, before any other change, and when the
+ * journal grows past a bound. A process that exits normally compacts before exiting (the compaction timer
+ * keeps it alive); a killed one leaves the journal for the next Berth process to fold in.
  */
 export class ImageStore {
   private readonly lock: StoreLock;
   private snapshotCache: Snapshot | undefined;
+  private reading: { key: string; promise: Promise<Snapshot> } | undefined;
   private summaryCache: SummaryCacheDocument | undefined;
   private summaryDirty = false;
   private ownIndexKey: string | undefined;
+  private compactTimer: NodeJS.Timeout | undefined;
   private readonly platform: Platform;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
 
@@ -617,15 +636,16 @@ export class ImageStore {
       });
     }
     for (let attempt = 0; ; attempt++) {
-      const before = await this.indexKey();
+      const before = await this.storeKey();
       let doc: IndexDocument;
       try {
-        doc = await readIndex(this.paths);
+        const journal = await readJournal(this.paths.journal);
+        doc = applyOps(await readIndex(this.paths), journal.ops);
       } catch (err) {
         return { clean: false, problems: [(err as Error).message], unreferenced: 0, repaired: [] };
       }
       const report = await this.check(doc);
-      if (report.problems.length === 0 || attempt >= 3 || (await this.indexKey()) === before) {
+      if (report.problems.length === 0 || attempt >= 3 || (await this.storeKey()) === before) {
         return {
           clean: report.problems.length === 0,
           problems: report.problems,
@@ -637,29 +657,49 @@ export class ImageStore {
   }
 
   /**
-   * Calls `onChange` when another process changes `index.json` (fs.watch on the store folder, debounced).
-   * Changes this instance made itself are reported through `onEvent` instead. Returns a stop function.
+   * Calls `onChange` when another process changes `index.json`, the name journal or the image records (a
+   * push's RepoDigests, a repair's flags) (fs.watch on the store folder and `.berth/`, debounced). Changes this instance made itself are reported through `onEvent`
+   * instead. Returns a stop function.
    */
   watch(onChange: () => void, debounceMs = 50): () => void {
     let timer: NodeJS.Timeout | undefined;
     let last: string | undefined;
-    void this.indexKey().then((k) => (last ??= k));
+    void this.storeKey().then((k) => (last ??= k));
     const check = async () => {
-      const key = await this.indexKey();
+      const key = await this.storeKey();
       if (key === last) return;
       last = key;
       if (key !== this.ownIndexKey) onChange();
     };
-    const watcher = watchFs(this.paths.root, (_type, file) => {
-      if (file !== 'index.json') return;
-      clearTimeout(timer);
-      timer = setTimeout(() => void check().catch(() => undefined), debounceMs);
-    });
-    watcher.unref();
+    const watchFor = (dir: string, name: string) => {
+      const watcher = watchFs(dir, (_type, file) => {
+        if (file !== name) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => void check().catch(() => undefined), debounceMs);
+      });
+      watcher.unref();
+      return watcher;
+    };
+    const watchers = [
+      watchFor(this.paths.root, 'index.json'),
+      watchFor(this.paths.berth, basename(this.paths.journal)),
+      watchFor(this.paths.berth, basename(this.paths.images)),
+    ];
     return () => {
       clearTimeout(timer);
-      watcher.close();
+      for (const watcher of watchers) watcher.close();
     };
+  }
+
+  /**
+   * Folds the name journal into `index.json` now, so foreign tools (skopeo, umoci) see every name. Berth does
+   * this on its own after `compactAfterMs` of quiet; call it before handing the layout to another tool.
+   */
+  async flush(): Promise<void> {
+    clearTimeout(this.compactTimer);
+    this.compactTimer = undefined;
+    if ((await stat(this.paths.journal).catch(ignoreMissing)) === undefined) return;
+    await this.lock.run(async () => this.compactLocked(await this.snapshot()));
   }
 
   /** Adds a listener for this instance's changes (as `onEvent`); returns the unsubscribe function. */
@@ -835,10 +875,24 @@ export class ImageStore {
   }
 
   private async snapshot(options: { fresh?: boolean } = {}): Promise<Snapshot> {
-    // images.json changes alone (fsck --repair, a re-pull clearing needsRepull), so it is part of the key.
-    const key = await this.indexKey();
-    if (!options.fresh && this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
-    const doc = await readIndex(this.paths);
+    const key = await this.storeKey();
+    if (options.fresh) return this.readSnapshot(key, true);
+    if (this.snapshotCache && this.snapshotCache.key === key) return this.snapshotCache;
+    // Callers arriving while the same state is being read (a warm-up and the first list) share the reading.
+    if (this.reading?.key === key) return this.reading.promise;
+    const promise = this.readSnapshot(key, false);
+    this.reading = { key, promise };
+    const done = () => {
+      if (this.reading?.promise === promise) this.reading = undefined;
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  private async readSnapshot(key: string, fresh: boolean): Promise<Snapshot> {
+    // The journal first: a compaction between the two reads then only replays lines index.json already has.
+    const journal = await readJournal(this.paths.journal);
+    const doc = applyOps(await readIndex(this.paths), journal.ops);
     const manifestOf: (string | undefined)[] = [];
     for (const entry of doc.manifests)
       manifestOf.push(directManifestOf(entry) ?? (await this.chooseFromIndex(entry)));
@@ -854,8 +908,15 @@ export class ImageStore {
     await this.saveSummaryCache();
     const recordsText = await readFile(this.paths.images, 'utf8').catch(ignoreMissing);
     const records = recordsText === undefined ? emptyRecords() : parseRecords(recordsText);
-    const snap = { key, catalog, facts, records };
-    if (!options.fresh) this.snapshotCache = snap;
+    const snap: Snapshot = {
+      key,
+      journalOps: journal.ops.length,
+      journalBytes: journal.validBytes,
+      catalog,
+      facts,
+      records,
+    };
+    if (!fresh) this.snapshotCache = snap;
     return snap;
   }
 
@@ -948,7 +1009,11 @@ export class ImageStore {
     });
   }
 
-  /** Runs one change under the lock against a fresh snapshot, then applies it in crash-safe order. */
+  /**
+   * Runs one change under the lock against the current snapshot (re-read unless the files are exactly as this
+   * process last saw them), then applies it in crash-safe order. A change that only moves names goes to the
+   * name journal; any other change compacts the journal first, then rewrites `index.json`.
+   */
   private mutate<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
     return this.applyChange(body).catch((err: unknown) => {
       throw explainNoSpace(
@@ -962,14 +1027,29 @@ export class ImageStore {
 
   private applyChange<T>(body: (snap: Snapshot) => Promise<Change<T>>): Promise<T> {
     return this.lock.run(async () => {
-      await this.removeTempFiles();
-      const snap = await this.snapshot({ fresh: true });
+      const snap = await this.snapshot();
       const change = await body(snap);
       let result = change.result;
-      const docChanged = change.doc !== undefined && change.doc !== snap.catalog.doc;
-      if (change.doc && docChanged) await writeAtomic(this.paths.index, serializeIndex(change.doc));
-      if (change.records) await writeAtomic(this.paths.images, JSON.stringify(change.records));
-      if (docChanged || change.records) this.ownIndexKey = await this.indexKey();
+      if (change.doc && change.doc !== snap.catalog.doc) {
+        const journaled =
+          this.options.journal !== false &&
+          !change.records &&
+          !change.removed?.length &&
+          (await this.journalChange(snap, change.doc));
+        if (!journaled) {
+          await this.removeTempFiles();
+          await this.compactLocked(snap);
+          this.snapshotCache = undefined;
+          await writeAtomic(this.paths.index, serializeIndex(change.doc));
+        }
+      }
+      if (change.records) {
+        if (!change.doc) await this.removeTempFiles();
+        this.snapshotCache = undefined;
+        await writeAtomic(this.paths.images, JSON.stringify(change.records));
+      }
+      if (change.records || (change.doc && change.doc !== snap.catalog.doc))
+        this.ownIndexKey = await this.storeKey();
       if (change.removed?.length) {
         const after = await this.snapshot({ fresh: true });
         const bytesFreed = await this.deleteUnreachable(after, change.removed, change.removedTops ?? []);
@@ -984,6 +1064,51 @@ export class ImageStore {
       }
       return result;
     });
+  }
+
+  /**
+   * Appends the edit from `snap` to `doc` to the journal and keeps the resulting snapshot for the next call.
+   * `doc` is what replaying the line gives (kept entries in order, then the added ones). False when the edit
+   * is not one a journal line can express; the caller then rewrites `index.json`.
+   */
+  private async journalChange(snap: Snapshot, doc: IndexDocument): Promise<boolean> {
+    const op = diffOp(snap.catalog.doc, doc);
+    if (!op) return false;
+    const journalBytes = await appendOp(this.paths.journal, op, snap.journalBytes);
+    const next: Snapshot = {
+      key: await this.storeKey(),
+      journalOps: snap.journalOps + 1,
+      journalBytes,
+      // The old snapshot is dropped here; readers still holding it only use what stays true (facts, records).
+      catalog: snap.catalog.movedTo(doc),
+      facts: snap.facts,
+      records: snap.records,
+    };
+    this.snapshotCache = next;
+    if (next.journalOps >= journalMaxOps || journalBytes >= journalMaxBytes) await this.compactLocked(next);
+    else this.scheduleCompaction();
+    return true;
+  }
+
+  /** Folds the journal into `index.json` (the snapshot must have been read under the lock held now). */
+  private async compactLocked(snap: Snapshot): Promise<void> {
+    clearTimeout(this.compactTimer);
+    this.compactTimer = undefined;
+    if (snap.journalOps > 0) await writeAtomic(this.paths.index, serializeIndex(snap.catalog.doc));
+    await removeJournal(this.paths.journal);
+    if (this.snapshotCache === snap) {
+      this.snapshotCache = { ...snap, key: await this.storeKey(), journalOps: 0, journalBytes: 0 };
+      this.ownIndexKey = this.snapshotCache.key;
+    }
+  }
+
+  private scheduleCompaction(): void {
+    clearTimeout(this.compactTimer);
+    // Not unref'd on purpose: a process that exits normally compacts before it goes.
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.options.compactAfterMs ?? 250);
   }
 
   private async deleteUnreachable(after: Snapshot, removed: ImageFacts[], tops: string[]): Promise<number> {
@@ -1131,20 +1256,18 @@ export class ImageStore {
   private async removeTempFiles(): Promise<void> {
     for (const dir of [this.paths.root, this.paths.berth]) {
       for (const file of (await readdir(dir).catch(ignoreMissing)) ?? []) {
-        const m = /^(?:index|images|summaries|oci-layout)(?:\.json)?\.(\d+)\.[0-9a-f]+\.tmp$/.exec(file);
+        const m =
+          /^(?:index|images|summaries|oci-layout|index-journal)(?:\.jsonl?)?\.(\d+)\.[0-9a-f]+\.tmp$/.exec(
+            file,
+          );
         if (m && !processAlive(Number(m[1]))) await rm(join(dir, file), { force: true });
       }
     }
   }
 
-  /** Identifies one state of index.json and images.json (records such as RepoDigests change alone). */
-  private async indexKey(): Promise<string> {
-    const keys = await Promise.all(
-      [this.paths.index, this.paths.images].map(async (file) => {
-        const info = await stat(file, { bigint: true }).catch(ignoreMissing);
-        return info ? `${info.ino}:${info.mtimeNs}:${info.size}` : 'missing';
-      }),
-    );
+  /** Identifies the state of `index.json`, the journal and the records: any write changes it; `watch` reports it. */
+  private async storeKey(): Promise<string> {
+    const keys = await Promise.all([this.paths.index, this.paths.journal, this.paths.images].map(fileKey));
     return keys.join('|');
   }
 }
@@ -1228,6 +1351,15 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Compact the journal inline once it has this many lines or bytes, so replaying it stays cheap. */
+const journalMaxOps = 2000;
+const journalMaxBytes = 1 << 20;
+
+async function fileKey(file: string): Promise<string> {
+  const info = await stat(file, { bigint: true }).catch(ignoreMissing);
+  return info ? `${info.ino}:${info.mtimeNs}:${info.size}` : 'missing';
 }
 
 function now(): string {

@@ -61,6 +61,8 @@ export interface LayoutPaths {
   events: string;
   /** Per-layer file indexes, one compact file per layer digest, rebuilt from the blob when missing. */
   layerIndexes: string;
+  /** Name edits not yet folded into `index.json` (see name-journal.ts). */
+  journal: string;
 }
 
 /** The paths of a store rooted at `root`. */
@@ -78,6 +80,7 @@ export function layoutPaths(root: string): LayoutPaths {
     summaries: join(berth, 'summaries.json'),
     events: join(berth, 'events.jsonl'),
     layerIndexes: join(berth, 'layer-indexes'),
+    journal: join(berth, 'index-journal.jsonl'),
   };
 }
 

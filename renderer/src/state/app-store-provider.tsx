@@ -13,17 +13,28 @@ export interface AppStoreProviderProps {
   connection?: Connection;
   /** A ready-made store (tests); by default one is created from `client`. */
   store?: AppStore;
+  /**
+   * The first `loadEverything` of `store` when the caller already started it (main.tsx does, before the
+   * first render, so the requests leave as soon as the socket opens); otherwise the provider starts it.
+   */
+  loading?: Promise<void>;
   children: ReactNode;
 }
 
 /** Creates the app store once, keeps it in sync with main, and provides it to the tree below. */
-export function AppStoreProvider({ client, connection, store: given, children }: AppStoreProviderProps) {
+export function AppStoreProvider({
+  client,
+  connection,
+  store: given,
+  loading,
+  children,
+}: AppStoreProviderProps) {
   const [store] = useState(() => given ?? createAppStore(client));
   useEffect(() => {
     const stop = subscribeToMain(store, client, connection);
-    void loadEverything(store);
+    if (!loading) void loadEverything(store);
     return stop;
-  }, [store, client, connection]);
+  }, [store, client, connection, loading]);
   return <AppStoreContext.Provider value={store}>{children}</AppStoreContext.Provider>;
 }
 

@@ -1,0 +1,46 @@
+import { cleanup, render, screen } from '@testing-library/react';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AppShell } from '../../renderer/src/components/app-shell';
+import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
+import { loadEverything } from '../../renderer/src/state/events';
+import { createAppStore } from '../../renderer/src/state/store';
+import { FakeClient, fakeImage } from './fake-client';
+
+const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+beforeAll(() => {
+  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
+});
+afterAll(() => {
+  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
+});
+afterEach(cleanup);
+
+describe('startup load', () => {
+  it('a load started before the first render (as main.tsx does) is the only images:list', async () => {
+    const client = new FakeClient();
+    client.images = [fakeImage({ repoTags: ['docker.io/library/early:1'] })];
+    const store = createAppStore(client);
+    const loading = loadEverything(store);
+    expect(client.callsTo('images:list')).toBe(1);
+    render(
+      <AppStoreProvider client={client} store={store} loading={loading}>
+        <AppShell />
+      </AppStoreProvider>,
+    );
+    expect(await screen.findAllByTestId('image-row')).toHaveLength(1);
+    await loading;
+    expect(client.callsTo('images:list')).toBe(1);
+  });
+
+  it('without one, the provider starts the load itself', async () => {
+    const client = new FakeClient();
+    client.images = [fakeImage({ repoTags: ['docker.io/library/late:1'] })];
+    render(
+      <AppStoreProvider client={client}>
+        <AppShell />
+      </AppStoreProvider>,
+    );
+    expect(await screen.findAllByTestId('image-row')).toHaveLength(1);
+    expect(client.callsTo('images:list')).toBe(1);
+  });
+});
