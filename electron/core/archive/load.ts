@@ -279,9 +279,21 @@ class ArchiveFiles {
     await writer.commit();
   }
 
-  /** Deletes every spool still in the ingest folder. */
+  /**
+   * Deletes every spool still in the ingest folder. A spool stream destroyed while its file is still being
+   * opened creates that file afterwards, so each is awaited closed before the files are removed.
+   */
   async cleanup(): Promise<void> {
-    for (const s of this.streams) s.destroy();
+    await Promise.all(
+      [...this.streams].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.closed) return resolve();
+            s.once('close', () => resolve());
+            s.destroy();
+          }),
+      ),
+    );
     await Promise.all(this.spools.map((file) => rm(file, { force: true })));
   }
 }
