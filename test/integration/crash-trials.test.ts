@@ -54,7 +54,7 @@ interface Trial {
  * One kind of store work to crash. The trial loop prepares a store holding a bystander image, starts the
  * worker with `args`, SIGKILLs it when `killAt` says so (or it kills itself), then checks fsck is clean and
  * the bystander's names are intact before calling `verify` with every line the worker printed.
- * Adding push or load is one more entry here and one more mode in crash-worker.ts.
+ * Each kind of work (pull, tag, prune, push, load) is one entry here and one mode in crash-worker.ts.
  */
 interface CrashOperation {
   name: string;
