@@ -180,7 +180,7 @@ function secretForms(username: string, password: string): string[] {
 const jwt = /eyJ[\w-]{8,}\.eyJ[\w-]{8,}/;
 
 describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
-  'an authenticated pull with %s auth leaks no secret',
+  'an authenticated pull or push with %s auth leaks no secret',
   (mode) => {
     let registry: TestRegistry;
     const password = `pw-${mode}-Zq7!x`;
@@ -216,6 +216,23 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       expect(keep(await cli(root, auth, ['tags', `${registry.host}/berth/secret`])).code).toBe(0);
       expect(keep(await cli(root, auth, ['events'])).code).toBe(0);
       expect(keep(await cli(root, auth, ['pull', `${registry.host}/berth/secret:missing`])).code).toBe(1);
+      // Pushes with the same login: plain and --json output, and one with a wrong password.
+      const pushedTo = `${registry.host}/berth/pushed:1`;
+      expect(keep(await cli(root, auth, ['push', reference, pushedTo])).code).toBe(0);
+      expect(
+        keep(await cli(root, auth, ['--json', 'push', reference, `${registry.host}/berth/pushed:2`])).code,
+      ).toBe(0);
+      const wrongPushAuth = join(scratch, `leak-${mode}-wrong-push.json`);
+      await storeCredentials(
+        registry.host,
+        { username: 'berth', password: `${password}-wrong` },
+        { read: [wrongPushAuth], write: wrongPushAuth },
+      );
+      const refusedPush = keep(
+        await cli(root, wrongPushAuth, ['push', reference, `${registry.host}/berth/pushed:3`]),
+      );
+      expect(refusedPush.code).toBe(1);
+      expect(refusedPush.stderr).toMatch(/refused the saved credentials/);
 
       // The app's side: handlers pulling with the saved login, and with a wrong one.
       const { handlers, events, ended } = appHandlers(`${root}-app`, auth);
@@ -254,6 +271,7 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       }
       const all = texts.join('\n');
       expect(all).toContain(reference); // the collection is real: the pulls are in it
+      expect(all).toContain(pushedTo); // and the pushes
       for (const secret of [...secretForms('berth', password), `${password}-wrong`])
         expect(all).not.toContain(secret);
       expect(all).not.toMatch(jwt);

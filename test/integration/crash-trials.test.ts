@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadArchive } from '../../electron/core/archive/load';
+import { saveImages } from '../../electron/core/archive/save';
+import { Pusher } from '../../electron/core/push/push';
 import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
 import { RegistryPool } from '../../electron/core/registry/connect';
 import { Puller } from '../../electron/core/pull/pull';
@@ -23,6 +27,10 @@ let registry: TestRegistry;
 let proxy: FaultProxy;
 let pulled: FixtureImage;
 let bystanderId: string;
+let pushed: FixtureImage;
+/** The two images every load archive holds, and the archives (one per format). */
+let loadImages: { image: FixtureImage; name: string }[];
+let archives: { file: string; size: number }[];
 
 /** Seeded xorshift, so a failing trial can be replayed by its number. */
 function random(seed: number): () => number {
@@ -46,7 +54,7 @@ interface Trial {
  * One kind of store work to crash. The trial loop prepares a store holding a bystander image, starts the
  * worker with `args`, SIGKILLs it when `killAt` says so (or it kills itself), then checks fsck is clean and
  * the bystander's names are intact before calling `verify` with every line the worker printed.
- * Adding push or load is one more entry here and one more mode in crash-worker.ts.
+ * Each kind of work (pull, tag, prune, push, load) is one entry here and one mode in crash-worker.ts.
  */
 interface CrashOperation {
   name: string;
@@ -55,6 +63,8 @@ interface CrashOperation {
   /** Given each printed line in turn, true when it is time to kill (never true: the worker kills itself). */
   killAt(trial: Trial): (line: string, index: number) => boolean;
   verify(trial: Trial, store: ImageStore, lines: string[]): Promise<void>;
+  /** The worker waits for a line on stdin after each line it prints (answered unless it is time to kill). */
+  lockstep?: boolean;
   /** After all trials: the seeds reached the moments that matter (so the trials cannot pass vacuously). */
   covered?(): void;
 }
@@ -181,7 +191,186 @@ const operations: CrashOperation[] = [
       expect(ids.has(bystanderId)).toBe(true);
     },
   },
+  {
+    name: 'push',
+    trials: 6,
+    args: async ({ n, root }) => {
+      const store = await ImageStore.open(root);
+      await addImage(store, pushed, [pushSource]);
+      pushBefore.set(n, await storeState(root));
+      return ['push', root, pushSource, pushName(n), ...(n % 3 === 2 ? ['before-commit'] : [])];
+    },
+    killAt: ({ n, rng }) => {
+      if (n % 3 === 2) return () => false;
+      // Somewhere in the blob bytes, or once every blob is up (the manifest PUT and the commit follow).
+      const total = pushed.layers.reduce((sum, l) => sum + l.size, pushed.config.length);
+      const at = rng() * 1.2 * total;
+      return (line) => line === 'uploaded' || (line.startsWith('progress ') && Number(line.slice(9)) >= at);
+    },
+    verify: async ({ n, root }, store) => {
+      const repo = pushRepo(n);
+      const blobs = [pushed.configDigest, ...pushed.layers.map((l) => l.digest)];
+      const remote = await remoteManifest(repo);
+      // The remote tag is absent or complete: its manifest and every blob it names can be fetched.
+      if (remote !== undefined) {
+        expect(remote).toBe(pushed.digest);
+        for (const digest of blobs) expect(await remoteBlob(repo, digest), digest).toBe(true);
+      }
+      // The local store is unchanged, but for the pushed repo digest once the registry took the tag.
+      const after = await storeState(root);
+      const before = pushBefore.get(n);
+      expect(after.blobs).toEqual(before?.blobs);
+      const recorded = after.index !== before?.index;
+      if (recorded) {
+        expect(remote).toBe(pushed.digest);
+        expect((await store.inspect(pushSource)).repoDigests).toContain(
+          `${proxy.host}/${repo}@${pushed.digest}`,
+        );
+      }
+      expect((await store.list()).find((r) => r.id === pushed.configDigest)?.repoTags).toEqual([pushSource]);
+      // A re-push succeeds and skips every blob already in the registry: no upload is sent for them.
+      const present = new Set<string>();
+      for (const digest of blobs) if (await remoteBlob(repo, digest)) present.add(digest);
+      pushMoments.add(
+        recorded
+          ? 'recorded'
+          : remote !== undefined
+            ? 'tagged, not recorded'
+            : present.size === blobs.length
+              ? 'every blob up, no tag'
+              : present.size > 0
+                ? 'some blobs up'
+                : 'no blob up',
+      );
+      const seen = proxy.requests().length;
+      const pool = new RegistryPool({
+        conf: emptyRegistriesConf(),
+        certsDirs: [],
+        auth: { read: [], write: `${root}.auth.json` },
+      });
+      try {
+        const outcome = await new Pusher({ store, registries: pool }).push({
+          image: pushSource,
+          destination: pushName(n),
+        });
+        expect(outcome.digest).toBe(pushed.digest);
+        expect(Object.fromEntries(outcome.blobs.map((b) => [b.digest, b.status])), `push trial ${n}`).toEqual(
+          Object.fromEntries(blobs.map((d) => [d, present.has(d) ? 'exists' : 'uploaded'])),
+        );
+      } finally {
+        await pool.close();
+      }
+      const uploads = proxy
+        .requests()
+        .slice(seen)
+        .filter((r) => r.method === 'PUT' && r.url.includes(`/v2/${repo}/blobs/uploads/`))
+        .map((r) => decodeURIComponent(/[?&]digest=([^&]+)/.exec(r.url)?.[1] ?? ''));
+      expect(uploads.sort()).toEqual(blobs.filter((d) => !present.has(d)).sort());
+      expect(await remoteManifest(repo)).toBe(pushed.digest);
+      for (const digest of blobs) expect(await remoteBlob(repo, digest)).toBe(true);
+      expect((await storeState(root)).blobs).toEqual(before?.blobs);
+    },
+    covered: () => {
+      expect(pushMoments.has('some blobs up') || pushMoments.has('every blob up, no tag')).toBe(true);
+      expect(pushMoments.has('tagged, not recorded')).toBe(true);
+    },
+  },
+  {
+    name: 'load',
+    trials: 6,
+    lockstep: true,
+    args: ({ n, root }) => {
+      const crash = loadCrashPoint(n);
+      const archive = archives[n % archives.length] as { file: string };
+      return Promise.resolve(['load', root, archive.file, ...(crash === undefined ? [] : [crash])]);
+    },
+    killAt: ({ n, rng }) => {
+      if (loadCrashPoint(n) !== undefined) return () => false;
+      // Somewhere in the archive's bytes, or once the first of its two images is named.
+      const { size } = archives[n % archives.length] as { size: number };
+      const at = rng() * 1.1 * size;
+      return (line) =>
+        line.startsWith('committed ') || (line.startsWith('read ') && Number(line.slice(5)) >= at);
+    },
+    verify: async ({ n }, store, lines) => {
+      const archive = archives[n % archives.length] as { file: string; size: number };
+      // Each image of the archive is absent (no name of it) or complete (named, every blob stored).
+      const rows = await store.list();
+      let named = 0;
+      for (const { image, name } of loadImages) {
+        const row = rows.find((r) => r.id === image.configDigest);
+        if (row === undefined) continue;
+        expect(row.repoTags, `load trial ${n}`).toEqual([name]);
+        named += 1;
+        const details = await store.inspect(name);
+        for (const layer of details.layers) expect(await store.hasBlob(layer.digest)).toBe(true);
+      }
+      const read = Math.max(0, ...lines.filter((l) => l.startsWith('read ')).map((l) => Number(l.slice(5))));
+      loadMoments.add(
+        named === loadImages.length
+          ? 'all named'
+          : named > 0
+            ? 'one of two named'
+            : read < archive.size
+              ? 'mid-archive'
+              : 'read, none named',
+      );
+      // Loading again succeeds and names both; the spools a crash left are swept by gc.
+      const loaded = await loadArchive(store, { path: archive.file });
+      expect(loaded.images.map((i) => i.id).sort()).toEqual(
+        loadImages.map((l) => l.image.configDigest).sort(),
+      );
+      const again = await store.list();
+      for (const { image, name } of loadImages)
+        expect(again.find((r) => r.id === image.configDigest)?.repoTags).toEqual([name]);
+      await store.gc({ ingestGraceMs: 0 });
+      expect(await readdir(store.paths.ingest).catch(() => [])).toEqual([]);
+    },
+    covered: () => {
+      expect(loadMoments.has('mid-archive')).toBe(true);
+      expect(loadMoments.has('read, none named') || loadMoments.has('one of two named')).toBe(true);
+    },
+  },
 ];
+
+/** Where each push and load trial's kill landed, as the registry and the store showed afterwards. */
+const pushMoments = new Set<string>();
+const loadMoments = new Set<string>();
+const pushSource = 'docker.io/library/to-push:1';
+/** The store as each push trial started (index.json and the blob list). */
+const pushBefore = new Map<number, { index: string; blobs: string[] }>();
+const pushRepo = (n: number): string => `berth/pushed-${n}`;
+const pushName = (n: number): string => `${proxy.host}/${pushRepo(n)}:1`;
+const loadCrashPoint = (n: number): string | undefined =>
+  n === 0 ? 'before-commit' : n === 1 ? 'in-commit' : undefined;
+
+async function storeState(root: string): Promise<{ index: string; blobs: string[] }> {
+  return {
+    index: await readFile(join(root, 'index.json'), 'utf8'),
+    blobs: (await readdir(join(root, 'blobs', 'sha256'))).sort(),
+  };
+}
+
+/** The digest of the manifest the registry holds under `repo:1`, or undefined when it has none. */
+async function remoteManifest(repo: string): Promise<string | undefined> {
+  const response = await fetch(`${registry.url}/v2/${repo}/manifests/1`, {
+    headers: { accept: pushed.mediaType },
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  if (response.status === 404) return undefined;
+  expect(response.status).toBe(200);
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
+}
+
+/** True when the registry serves the whole blob with the right digest; false when it has none. */
+async function remoteBlob(repo: string, digest: string): Promise<boolean> {
+  const response = await fetch(`${registry.url}/v2/${repo}/blobs/${digest}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  if (response.status === 404) return false;
+  expect(response.status).toBe(200);
+  expect(`sha256:${createHash('sha256').update(body).digest('hex')}`).toBe(digest);
+  return true;
+}
 
 /** Runs one trial of `op`: prepare, start, kill, then the checks every crash must pass. */
 async function runTrial(op: CrashOperation, n: number): Promise<void> {
@@ -192,8 +381,9 @@ async function runTrial(op: CrashOperation, n: number): Promise<void> {
   bystanderId = bystander.id;
   const args = await op.args(trial);
   const child = spawn(process.execPath, [join(bundle, 'crash-worker.mjs'), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.on('error', () => undefined);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -205,6 +395,7 @@ async function runTrial(op: CrashOperation, n: number): Promise<void> {
   reader.on('line', (line) => {
     lines.push(line);
     if (killAt(line, lines.length - 1)) child.kill('SIGKILL');
+    else if (op.lockstep === true) child.stdin.write('\n');
   });
   const { code, signal } = await exited;
   await new Promise<void>(
@@ -246,6 +437,27 @@ beforeAll(async () => {
       { entries: [{ path: 'small.txt', content: 'small\n' }] },
     ],
   });
+  pushed = buildImage({
+    layers: [
+      { entries: [{ path: 'push.bin', size: 2 * mib }], gzipLevel: 1 },
+      { entries: [{ path: 'pushed.txt', content: 'pushed\n' }] },
+    ],
+  });
+  loadImages = [
+    {
+      image: buildImage({ layers: [{ entries: [{ path: 'load.bin', size: 2 * mib }], gzipLevel: 1 }] }),
+      name: 'docker.io/library/load-a:1',
+    },
+    { image: smallImage('load-b'), name: 'docker.io/library/load-b:1' },
+  ];
+  const source = await ImageStore.open(join(scratch, 'load-source'));
+  for (const { image, name } of loadImages) await addImage(source, image, [name]);
+  archives = [];
+  for (const format of ['docker-archive', 'oci-archive'] as const) {
+    const file = join(scratch, `load.${format}.tar`);
+    await saveImages(source, { images: loadImages.map((l) => l.name), output: file, format });
+    archives.push({ file, size: (await stat(file)).size });
+  }
 });
 
 afterAll(async () => {

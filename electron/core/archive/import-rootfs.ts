@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Platform } from '../../../shared/contract';
 import { quoteInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
-import { decodeLayer } from '../layers/layer-stream';
+import { decodeLayer, type DecodeLimits } from '../layers/layer-stream';
 import type { LayerIndex } from '../layers/layer-entry';
 import { hostPlatform, parsePlatform } from '../registry/platform';
 import { normalizeName, type ImageStore } from '../store/image-store';
@@ -27,6 +27,8 @@ export interface ImportRequest {
   message?: string;
   /** `os/arch[/variant]`; the host's platform by default. */
   platform?: string;
+  /** Decompression caps on the tarball; the defaults every layer gets when omitted. */
+  limits?: DecodeLimits;
 }
 
 /** What an import made. */
@@ -79,7 +81,7 @@ export async function importRootfs(store: ImageStore, request: ImportRequest): P
     layer = await writeLayerBlob(
       store,
       async (tar) => {
-        await decodeLayer(request.source, (chunk) => writeChunk(tar, chunk));
+        await decodeLayer(request.source, (chunk) => writeChunk(tar, chunk), request.limits);
       },
       (index) => checkRootfs(request.label, index),
     );

@@ -8,7 +8,12 @@ import type { ReadEntry } from 'tar';
 import type { ArchiveFormat, ArchivedImage, LoadedArchive } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
-import { decodeLayer, defaultDecodeLimits, detectCompression } from '../layers/layer-stream';
+import {
+  decodeLayer,
+  defaultDecodeLimits,
+  detectCompression,
+  type DecodeLimits,
+} from '../layers/layer-stream';
 import { TarFeed, defaultTarLimits } from '../layers/tar-feed';
 import { hostPlatform } from '../registry/platform';
 import { normalizeName, type ImageStore } from '../store/image-store';
@@ -55,9 +60,13 @@ const refNameKeys = ['io.containerd.image.name', annotations.refName];
  * truncated, corrupt or lying archive leaves the store exactly as it was. The archive streams through once;
  * each file is spooled to the ingest folder (the store's gc sweeps any a crash leaves), never held in memory.
  */
-export async function loadArchive(store: ImageStore, source: LoadSource): Promise<LoadedArchive> {
+export async function loadArchive(
+  store: ImageStore,
+  source: LoadSource,
+  options: { limits?: DecodeLimits } = {},
+): Promise<LoadedArchive> {
   const label = 'path' in source ? basename(source.path) : source.label;
-  const archive = new ArchiveFiles(store, label);
+  const archive = new ArchiveFiles(store, label, options.limits ?? defaultDecodeLimits);
   try {
     const compression = await archive.read(await openSource(source));
     const format: ArchiveFormat = archive.has('manifest.json') ? 'docker-archive' : 'oci-archive';
@@ -122,6 +131,8 @@ class ArchiveFiles {
   constructor(
     private readonly store: ImageStore,
     readonly label: string,
+    /** Decompression caps for the archive and for each compressed layer it holds. */
+    private readonly limits: DecodeLimits,
   ) {}
 
   /** Streams the whole archive once, spooling every regular file. Returns the outer compression. */
@@ -155,7 +166,7 @@ class ArchiveFiles {
       { ...defaultTarLimits, maxEntries: maxArchiveEntries },
     );
     try {
-      const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), defaultDecodeLimits);
+      const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), this.limits);
       await feed.end();
       await Promise.all(pending);
       return decoded.compression;
@@ -167,6 +178,10 @@ class ArchiveFiles {
           `${this.label} is not a complete archive: ${err.message.replace(/^layer tar/, 'tar')}`,
           err.detail,
         );
+      }
+      if (err instanceof BerthError && err.code === 'TOO_LARGE') {
+        const message = err.message.replace(/^layer /, '');
+        throw new BerthError('TOO_LARGE', `${this.label}: the archive ${message}`, err.detail);
       }
       throw err;
     }
@@ -246,7 +261,7 @@ class ArchiveFiles {
       return Promise.resolve({ diffId: spooled.digest, size: spooled.size });
     let known = this.diffIds.get(spooled.file);
     if (!known) {
-      known = decodeLayer(createReadStream(spooled.file), () => undefined).then((d) => ({
+      known = decodeLayer(createReadStream(spooled.file), () => undefined, this.limits).then((d) => ({
         diffId: d.diffId,
         size: d.uncompressedSize,
       }));
@@ -264,9 +279,21 @@ class ArchiveFiles {
     await writer.commit();
   }
 
-  /** Deletes every spool still in the ingest folder. */
+  /**
+   * Deletes every spool still in the ingest folder. A spool stream destroyed while its file is still being
+   * opened creates that file afterwards, so each is awaited closed before the files are removed.
+   */
   async cleanup(): Promise<void> {
-    for (const s of this.streams) s.destroy();
+    await Promise.all(
+      [...this.streams].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.closed) return resolve();
+            s.once('close', () => resolve());
+            s.destroy();
+          }),
+      ),
+    );
     await Promise.all(this.spools.map((file) => rm(file, { force: true })));
   }
 }
@@ -339,7 +366,17 @@ async function planDocker(archive: ArchiveFiles, skipped: string[]): Promise<Loa
         );
       const layer = archive.file(layerPath, 'layer');
       checkNamedDigest(archive, layerPath, layer, 'layer');
-      const { diffId, size } = await archive.diffIdOf(layer);
+      const { diffId, size } = await archive.diffIdOf(layer).catch((err: unknown) => {
+        if (!(err instanceof BerthError)) throw err;
+        throw new BerthError(
+          err.code,
+          `${archive.label}: ${err.message.replace(/^layer/, `layer ${layerPath}`)}`,
+          {
+            ...err.detail,
+            path: layerPath,
+          },
+        );
+      });
       if (diffId !== diffIds[i]) {
         throw new BerthError(
           'DIGEST_MISMATCH',
