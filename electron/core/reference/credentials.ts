@@ -319,12 +319,17 @@ async function readAuthFile(file: string): Promise<AuthFile | undefined> {
   return doc as AuthFile;
 }
 
-async function writeAuthFile(file: string, doc: AuthFile): Promise<void> {
+function writeAuthFile(file: string, doc: AuthFile): Promise<void> {
+  return writeSecretFile(file, JSON.stringify(doc, null, '\t') + '\n');
+}
+
+/** Replaces a file that holds secrets: folder 0700, file 0600 from its creation, fsynced, renamed into place. */
+export async function writeSecretFile(file: string, content: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(tmp, 'wx', 0o600);
   try {
-    await handle.writeFile(JSON.stringify(doc, null, '\t') + '\n');
+    await handle.writeFile(content);
     await handle.sync();
   } catch (err) {
     await handle.close();

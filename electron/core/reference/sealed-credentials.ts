@@ -1,8 +1,7 @@
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../../shared/error';
 import type { SavedLogins } from '../registry/connect';
-import type { RegistryCredentials } from './credentials';
+import { writeSecretFile, type RegistryCredentials } from './credentials';
 
 /**
  * The operating system's secret protection as the desktop app sees it: Electron's `safeStorage` in the
@@ -131,21 +130,8 @@ export class SealedCredentialStore implements SavedLogins {
     return { version: 1, registries: { ...registries } };
   }
 
-  private async write(doc: SealedFile): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(doc) + '\n');
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    await chmod(tmp, 0o600);
-    await rename(tmp, this.file);
+  private write(doc: SealedFile): Promise<void> {
+    return writeSecretFile(this.file, JSON.stringify(doc) + '\n');
   }
 }
 
