@@ -94,6 +94,11 @@ test('layer explorer: views, change filter, search, waste and extract', async ({
   await expect.poll(() => layers.paths()).toEqual(['etc', 'etc/motd', 'tmp']);
   await expect(layers.line('etc/motd')).toHaveAttribute('data-change', 'modified');
   await shot(host, 'layers-filter');
+  await layers.line('tmp').click();
+  await expect.poll(() => layers.paths()).toEqual(['etc', 'etc/motd', 'tmp', 'tmp/cache.bin']);
+  await expect(layers.line('tmp/cache.bin')).toHaveAttribute('data-change', 'added');
+  // The README's picture of the explorer (docs/screenshots/details-layers.png is copied from this one).
+  await shot(host, 'details-layers');
 
   await layers.searchFor('motd');
   await expect(layers.searchHits).toHaveCount(2);
