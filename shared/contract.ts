@@ -315,16 +315,9 @@ export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block
 /** Which tree of a layer to show: what the layer changed, or the filesystem as it stands after it. */
 export type LayerViewKind = 'layer' | 'merged';
 
-/** One layer in the explorer's list, bottom first. */
-export interface ExplorerLayer {
+/** One layer in the explorer's list, bottom first: the details view's facts plus what indexing found. */
+export interface ExplorerLayer extends LayerSummary {
   index: number;
-  digest: string;
-  diffId?: string;
-  mediaType: string;
-  /** Compressed blob bytes. */
-  size: number;
-  uncompressedSize?: number;
-  createdBy?: string;
   /** Number of paths the layer sets (whiteouts excluded); undefined when unreadable. */
   entryCount?: number;
   /** Set when the layer blob is missing, corrupt or unreadable: the explorer shows it empty. */
