@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { changeInstructions } from '../../../shared/change-instructions';
 import type { WireError } from '../../../shared/error';
 import type { ImageSummary } from '../../../shared/contract';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { checkTagName, displayId, familiar, holderOf } from '../state/tag-plan';
@@ -186,14 +186,9 @@ export function ImportDialog() {
       onSubmit={() => void submit()}
       testId="import-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !valid)}>
-            {busy ? 'Importing…' : 'Import'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !valid)}>
+          {busy ? 'Importing…' : 'Import'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />
@@ -321,14 +316,9 @@ export function ExportDialog({ image: id }: { image: string }) {
       onSubmit={() => void submit()}
       testId="export-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !check.ok)}>
-            {busy ? 'Exporting…' : 'Export'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !check.ok)}>
+          {busy ? 'Exporting…' : 'Export'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />
@@ -394,14 +384,9 @@ export function SquashDialog({ image: id }: { image: string }) {
       onSubmit={() => void submit()}
       testId="squash-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !check.ok)}>
-            {busy ? 'Squashing…' : 'Squash'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !check.ok)}>
+          {busy ? 'Squashing…' : 'Squash'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import type { ImageSummary } from '../../../shared/contract';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { checkTagName, describePlan, displayId, familiar, holderOf, planDrop } from '../state/tag-plan';
@@ -41,14 +41,9 @@ export function AddTagDialog({ image: id }: { image: string }) {
       onSubmit={submit}
       testId="add-tag-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={touched && !valid}>
-            Add tag
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={touched && !valid}>
+          Add tag
+        </DialogActions>
       }
     >
       <label className="field">
@@ -132,14 +127,9 @@ export function MoveTagDialog({
       onSubmit={submit}
       testId="move-tag-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!plan || plan.kind !== 'tag'}>
-            {copy ? 'Copy' : 'Move'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={!plan || plan.kind !== 'tag'}>
+          {copy ? 'Copy' : 'Move'}
+        </DialogActions>
       }
     >
       <label className="field">
@@ -227,20 +217,10 @@ export function RemoveImagesDialog({ ids }: { ids: string[] }) {
       onSubmit={submit}
       testId="remove-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className="button button-danger"
-            data-autofocus
-            disabled={images.length === 0}
-          >
-            <Icon name="trash" />
-            Remove
-          </button>
-        </>
+        <DialogActions onCancel={close} tone="danger" autoFocus disabled={images.length === 0}>
+          <Icon name="trash" />
+          Remove
+        </DialogActions>
       }
     >
       <ul className="remove-list">
