@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageLayers } from '../../../electron/core/layers/image-layers';
 import { imagePlatforms, platformImage } from '../../../electron/core/layers/image-platforms';
 import type { ImageStore } from '../../../electron/core/store/image-store';
-import { BerthError } from '../../../shared/error';
 import { buildImage, buildIndex, smallImage, type FixtureImage } from '../../support/fixture';
 import { addImage, tempStore } from '../store/add-image';
+import { rejection } from './layer-fixtures';
 
 let store: ImageStore;
 let cleanup: () => Promise<void>;
@@ -37,15 +37,6 @@ beforeEach(async () => {
   });
 });
 afterEach(() => cleanup());
-
-async function rejection(promise: Promise<unknown>): Promise<BerthError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof BerthError)) throw new Error(`expected a BerthError, got ${String(err)}`);
-  return err;
-}
 
 describe('imagePlatforms', () => {
   it("lists every platform of the image's index with the stored sibling and the one not stored", async () => {
