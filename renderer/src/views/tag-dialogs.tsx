@@ -5,7 +5,8 @@ import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { checkTagName, describePlan, displayId, familiar, holderOf, planDrop } from '../state/tag-plan';
 
-function imageLabel(image: ImageSummary): string {
+/** An image as dialogs name it: its familiar names, or `<none>` for a dangling one. */
+export function imageLabel(image: ImageSummary): string {
   return image.repoTags.length > 0 ? image.repoTags.map(familiar).join(', ') : '<none>';
 }
 
