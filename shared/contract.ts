@@ -315,16 +315,9 @@ export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block
 /** Which tree of a layer to show: what the layer changed, or the filesystem as it stands after it. */
 export type LayerViewKind = 'layer' | 'merged';
 
-/** One layer in the explorer's list, bottom first. */
-export interface ExplorerLayer {
+/** One layer in the explorer's list, bottom first: the details view's facts plus what indexing found. */
+export interface ExplorerLayer extends LayerSummary {
   index: number;
-  digest: string;
-  diffId?: string;
-  mediaType: string;
-  /** Compressed blob bytes. */
-  size: number;
-  uncompressedSize?: number;
-  createdBy?: string;
   /** Number of paths the layer sets (whiteouts excluded); undefined when unreadable. */
   entryCount?: number;
   /** Set when the layer blob is missing, corrupt or unreadable: the explorer shows it empty. */
@@ -437,6 +430,27 @@ export interface CompareEntry {
 type Empty = Record<string, never>;
 
 // A phantom-typed descriptor: the value is an empty object, the types ride along.
+/** One platform of the index an image was stored from, and the stored image for it when there is one. */
+export interface ImagePlatform {
+  platform: Platform;
+  /** The platform manifest's digest in the index. */
+  manifestDigest: string;
+  /** ID (config digest) of the stored image for this platform; absent when the platform is not in the store. */
+  image?: string;
+  /** True for the image that was asked about. */
+  current: boolean;
+}
+
+/** The platforms of an image's index, for exploring another platform of the same image (or pulling it). */
+export interface ImagePlatforms {
+  /** Digest of the index the image was stored from; absent for an image stored from a lone manifest. */
+  index?: string;
+  /** A `repo@digest` that pulls from the index (with a platform); absent when the store knows none. */
+  pullReference?: string;
+  /** Every platform the index offers (attestations left out), in its order; just the image's own without one. */
+  platforms: ImagePlatform[];
+}
+
 const op = <P, R>() => ({}) as { readonly params: P; readonly result: R };
 const ev = <P>() => ({}) as { readonly payload: P };
 
@@ -520,6 +534,7 @@ export const operations = {
     ExtractSummary
   >(),
   'layers:compare': op<{ image: string; other: string; path: string }, CompareListing>(),
+  'layers:platforms': op<{ image: string }, ImagePlatforms>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

@@ -11,6 +11,7 @@ import { createRegistryHandlers, registryEnvironmentFor } from './registry-handl
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 import { ImageLayers } from '../core/layers/image-layers';
+import { imagePlatforms } from '../core/layers/image-platforms';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -95,6 +96,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       return (await layers()).extract(image, layer, view, path, chosen);
     },
     'layers:compare': async ({ image, other, path }) => (await layers()).compare(image, other, path),
+    'layers:platforms': async ({ image }) => imagePlatforms(await images(), image),
   };
 }
 

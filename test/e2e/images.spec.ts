@@ -183,7 +183,6 @@ test.describe('Images view on a populated store', () => {
     for (const [i, layer] of fixtureImages.web.layers.entries())
       await expect(detailsPage.layerRows.nth(i)).toContainText(layer.digest);
     await expect(detailsPage.layerRows.nth(1)).toContainText('apk add --no-cache');
-    await shot(host, 'details-layers');
 
     await detailsPage.tab('Inspect');
     await detailsPage.inspectSearch.fill('APP_ENV');

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageStore } from '../../electron/core/store/image-store';
-import { buildImage } from '../support/fixture';
+import { buildImage, buildIndex, type FixtureImage } from '../support/fixture';
 import type { Host } from './host';
 import { expect, test } from './fixtures';
 import { seedStore } from './fixture-images';
@@ -40,7 +40,25 @@ const layered = buildImage({
   ],
 });
 
-/** The usual fixture store plus the layered image, stored without layer indexes (as `load` leaves them). */
+/** One platform of a multi-platform image: its binary differs, its base layer is shared. */
+const platformImage = (architecture: string, variant?: string): FixtureImage =>
+  buildImage({
+    config: variant === undefined ? { architecture } : { architecture, variant },
+    layers: [
+      { entries: [{ path: 'etc/os-release', content: 'NAME=Berth\n' }], createdBy: 'ADD rootfs /' },
+      {
+        entries: [{ path: `usr/bin/app-${architecture}`, size: 4000, seed: `multi-${architecture}` }],
+        createdBy: `COPY app-${architecture} /usr/bin/`,
+      },
+    ],
+  });
+const multi = buildIndex([platformImage('amd64'), platformImage('arm64', 'v8'), platformImage('arm', 'v7')]);
+const [multiAmd64, multiArm64] = multi.children as [FixtureImage, FixtureImage];
+
+/**
+ * The usual fixture store plus the layered image, stored without layer indexes (as `load` leaves them), and
+ * a 3-platform index stored as pulls store it: linux/amd64 named, linux/arm64 an unnamed sibling, arm/v7 not.
+ */
 async function seedLayered(storePath: string): Promise<void> {
   await seedStore(storePath);
   const store = await ImageStore.open(storePath);
@@ -52,6 +70,20 @@ async function seedLayered(storePath: string): Promise<void> {
     source: 'e2e fixture layered',
     action: 'load',
   });
+  for (const blob of multi.blobs().values()) await store.putBlob(blob);
+  for (const child of multi.children) await store.putBlob(child.manifest);
+  await store.putBlob(multi.manifest);
+  const fromIndex = {
+    indexDigest: multi.digest,
+    repoDigests: [`localhost:5999/berth-e2e/multi@${multi.digest}`],
+    action: 'pull' as const,
+  };
+  await store.commitImage({
+    manifestDigest: multiAmd64.digest,
+    names: ['localhost:5999/berth-e2e/multi:1'],
+    ...fromIndex,
+  });
+  await store.commitImage({ manifestDigest: multiArm64.digest, names: [], ...fromIndex });
 }
 
 test.use({ storeSeed: { prepare: seedLayered } });
@@ -94,6 +126,11 @@ test('layer explorer: views, change filter, search, waste and extract', async ({
   await expect.poll(() => layers.paths()).toEqual(['etc', 'etc/motd', 'tmp']);
   await expect(layers.line('etc/motd')).toHaveAttribute('data-change', 'modified');
   await shot(host, 'layers-filter');
+  await layers.line('tmp').click();
+  await expect.poll(() => layers.paths()).toEqual(['etc', 'etc/motd', 'tmp', 'tmp/cache.bin']);
+  await expect(layers.line('tmp/cache.bin')).toHaveAttribute('data-change', 'added');
+  // The README's picture of the explorer (docs/screenshots/details-layers.png is copied from this one).
+  await shot(host, 'details-layers');
 
   await layers.searchFor('motd');
   await expect(layers.searchHits).toHaveCount(2);
@@ -120,4 +157,33 @@ test('layer explorer: views, change filter, search, waste and extract', async ({
       await rm(dest, { recursive: true, force: true });
     }
   }
+});
+
+test('layer explorer: another platform of a multi-platform image', async ({
+  host,
+  imagesPage,
+  detailsPage,
+}) => {
+  const layers = new LayersPage(host.page);
+  await imagesPage.rowById(multiAmd64.configDigest).click();
+  await expect(detailsPage.panel).toBeVisible();
+  await detailsPage.tab('Layers');
+  await expect(layers.layerRows).toHaveCount(2);
+  await layers.line('usr').click();
+  await layers.line('usr/bin').click();
+  await expect.poll(() => layers.paths()).toEqual(['etc', 'usr', 'usr/bin', 'usr/bin/app-amd64']);
+
+  // The stored sibling is offered; the platform not pulled is named, with a Pull button.
+  await expect(layers.platform.locator('option')).toHaveText(['linux/amd64', 'linux/arm64/v8']);
+  await expect(layers.missingPlatforms).toHaveCount(1);
+  await expect(layers.missingPlatforms).toContainText('linux/arm/v7');
+  await expect(layers.missingPlatforms.getByRole('button', { name: 'Pull linux/arm/v7' })).toBeVisible();
+
+  await layers.platform.selectOption('linux/arm64/v8');
+  await expect.poll(() => layers.paths()).toEqual(['etc', 'usr', 'usr/bin', 'usr/bin/app-arm64']);
+  await expect(layers.layerRows.nth(1)).toContainText('COPY app-arm64 /usr/bin/');
+  await shot(host, 'layers-platforms');
+
+  await layers.platform.selectOption('linux/amd64');
+  await expect.poll(() => layers.paths()).toEqual(['etc', 'usr', 'usr/bin', 'usr/bin/app-amd64']);
 });

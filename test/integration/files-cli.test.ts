@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../electron/core/store/image-store';
-import { buildImage, type FixtureImage } from '../support/fixture.js';
+import { buildImage, buildIndex, type FixtureImage, type FixtureIndex } from '../support/fixture.js';
 
 let scratch: string;
 let bundle: string;
 let outside: string;
 let wasteful: FixtureImage;
+let multi: FixtureIndex;
 
 const osRelease = 'NAME=test\n';
 
@@ -102,6 +103,21 @@ beforeAll(async () => {
   const store = await ImageStore.open(join(scratch, 'store'));
   await seed(store, wasteful, 'berth-test/wasteful:1');
   await seed(store, hostile, 'berth-test/hostile:1');
+  // A 3-platform index stored as pulls store it: amd64 named, arm64 an unnamed sibling, arm/v7 not pulled.
+  const per = (architecture: string, variant?: string) =>
+    buildImage({
+      layers: [{ entries: [{ path: 'etc/arch', content: `${architecture}\n` }] }],
+      config: variant === undefined ? { architecture } : { architecture, variant },
+    });
+  multi = buildIndex([per('amd64'), per('arm64', 'v8'), per('arm', 'v7')]);
+  for (const child of multi.children) await store.putBlob(child.manifest);
+  for (const blob of multi.blobs().values()) await store.putBlob(blob);
+  await store.putBlob(multi.manifest);
+  const repoDigests = [`docker.io/berth-test/multi@${multi.digest}`];
+  const [amd64, arm64] = multi.children as [FixtureImage, FixtureImage];
+  const fromIndex = { indexDigest: multi.digest, repoDigests, action: 'pull' as const };
+  await store.commitImage({ manifestDigest: amd64.digest, names: ['berth-test/multi:1'], ...fromIndex });
+  await store.commitImage({ manifestDigest: arm64.digest, names: [], ...fromIndex });
 });
 
 afterAll(async () => {
@@ -250,5 +266,39 @@ describe('berth cat and cp', () => {
     expect(climb.stderr).toContain('climbs out of the image');
     const noPath = await cli(['cp', 'berth-test/wasteful:1', join(scratch, 'cp-none')]);
     expect(noPath.code).toBe(2);
+  });
+});
+
+describe('--platform', () => {
+  it('explores the stored sibling platform with files, efficiency, cat and cp', async () => {
+    expect((await cli(['cat', 'berth-test/multi:1', '/etc/arch'])).stdout).toBe('amd64\n');
+    const cat = await cli(['cat', 'berth-test/multi:1', '/etc/arch', '--platform', 'linux/arm64']);
+    expect(cat).toMatchObject({ code: 0, stdout: 'arm64\n' });
+    const files = await cli(['--json', 'files', 'berth-test/multi:1', '--platform', 'linux/arm64/v8']);
+    const { entries } = JSON.parse(files.stdout) as { entries: { path: string; size: number }[] };
+    expect(entries.find((e) => e.path === 'etc/arch')?.size).toBe('arm64\n'.length);
+    const efficiency = await cli(['--json', 'efficiency', 'berth-test/multi:1', '--platform', 'arm64']);
+    expect(JSON.parse(efficiency.stdout)).toMatchObject({ finalBytes: 'arm64\n'.length, passed: true });
+    const dest = join(scratch, 'cp-platform');
+    const cp = await cli(['cp', '--platform', 'linux/arm64', 'berth-test/multi:1:/etc/arch', dest]);
+    expect(cp.code).toBe(0);
+    expect(await readFile(join(dest, 'arch'), 'utf8')).toBe('arm64\n');
+  });
+
+  it('says when a platform of the index is not stored (and how to pull it) or not offered at all', async () => {
+    const notStored = await cli(['cat', 'berth-test/multi:1', '/etc/arch', '--platform', 'linux/arm/v7']);
+    expect(notStored.code).toBe(1);
+    expect(notStored.stdout).toBe('');
+    expect(notStored.stderr).toContain(
+      `the linux/arm/v7 image of berth-test/multi:1 is not in the store; pull it with: berth pull --platform linux/arm/v7 docker.io/berth-test/multi@${multi.digest}`,
+    );
+    const none = await cli(['files', 'berth-test/multi:1', '--platform', 'windows/amd64']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      'has no windows/amd64 image; it has: linux/amd64, linux/arm64/v8, linux/arm/v7',
+    );
+    const bad = await cli(['efficiency', 'berth-test/multi:1', '--platform', 'linux/arm64/v8/x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('invalid platform');
   });
 });

@@ -208,3 +208,80 @@ describe('LayerExplorer', () => {
     expect(compared.map((l) => l.dataset.change)).toEqual(['added', 'removed']);
   });
 });
+
+describe('platform choice', () => {
+  const armManifest = 'sha256:' + 'f'.repeat(64);
+  const armLayer = {
+    index: 0,
+    digest: 'sha256:' + 'c'.repeat(64),
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    size: 300,
+    createdBy: 'ADD arm64 rootfs /',
+  };
+  const multiPlatform = (client: LayersFakeClient): void => {
+    client.platforms = {
+      index: 'sha256:' + '1'.repeat(64),
+      pullReference: `docker.io/acme/web@sha256:${'1'.repeat(64)}`,
+      platforms: [
+        {
+          platform: { os: 'linux', architecture: 'amd64' },
+          manifestDigest: 'sha256:' + 'e'.repeat(64),
+          image: image.id,
+          current: true,
+        },
+        {
+          platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+          manifestDigest: armManifest,
+          image: 'sha256:' + '2'.repeat(64),
+          current: false,
+        },
+        {
+          platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+          manifestDigest: 'sha256:' + '3'.repeat(64),
+          current: false,
+        },
+      ],
+    };
+    client.layerLists[armManifest] = [armLayer];
+  };
+
+  it('shows nothing for a single-platform image', async () => {
+    renderExplorer(new LayersFakeClient());
+    await screen.findAllByTestId('file-line');
+    expect(screen.queryByTestId('layer-platforms')).toBeNull();
+  });
+
+  it('lists stored platforms, switches the explorer to a sibling, and pulls one that is not stored', async () => {
+    const client = new LayersFakeClient();
+    multiPlatform(client);
+    const store = renderExplorer(client);
+    const select = await screen.findByRole<HTMLSelectElement>('combobox', { name: 'Platform' });
+    expect([...select.options].map((o) => o.textContent)).toEqual(['linux/amd64', 'linux/arm64/v8']);
+    expect(select.value).toBe(image.id);
+    const missing = screen.getByTestId('missing-platform');
+    expect(missing.textContent).toContain('linux/arm/v7');
+
+    fireEvent.change(select, { target: { value: armManifest } });
+    await waitFor(() => expect(screen.getAllByTestId('layer-row')).toHaveLength(1));
+    expect(screen.getByTestId('layer-row').textContent).toContain('ADD arm64 rootfs /');
+    expect(store.getState().explorer).toMatchObject({ image: armManifest, origin: image.id, layer: 0 });
+    expect(client.calls.filter((c) => c.name === 'layers:directory').at(-1)?.params).toEqual({
+      image: armManifest,
+      layer: 0,
+      view: 'merged',
+      path: '',
+    });
+
+    fireEvent.click(within(missing).getByRole('button', { name: 'Pull linux/arm/v7' }));
+    await waitFor(() =>
+      expect(client.calls.find((c) => c.name === 'pull:start')?.params).toEqual({
+        reference: `docker.io/acme/web@sha256:${'1'.repeat(64)}`,
+        platform: 'linux/arm/v7',
+      }),
+    );
+
+    fireEvent.change(select, { target: { value: image.id } });
+    await waitFor(() => expect(screen.getAllByTestId('layer-row')).toHaveLength(2));
+    expect(store.getState().explorer?.image).toBe(image.id);
+  });
+});

@@ -2,6 +2,7 @@ import type {
   DirectoryListing,
   ExplorerLayer,
   FileEntry,
+  ImagePlatforms,
   LayerViewKind,
   Operation,
   Params,
@@ -82,6 +83,20 @@ export class LayersFakeClient extends FakeClient {
     },
   ];
 
+  /** What `layers:platforms` answers; by default a single-platform image. */
+  platforms: ImagePlatforms = {
+    platforms: [
+      {
+        platform: { os: 'linux', architecture: 'amd64' },
+        manifestDigest: 'sha256:' + 'e'.repeat(64),
+        current: true,
+      },
+    ],
+  };
+
+  /** `layers:list` answers for other images (sibling platforms) by query; the rest get {@link layerList}. */
+  layerLists: Record<string, ExplorerLayer[]> = {};
+
   override async invoke<N extends Operation>(name: N, params: Params<N>): Promise<Result<N>> {
     if (!name.startsWith('layers:')) return super.invoke(name, params);
     this.calls.push({ name, params });
@@ -94,7 +109,9 @@ export class LayersFakeClient extends FakeClient {
   private layerAnswer(name: LayerOperation, params: unknown): unknown {
     switch (name) {
       case 'layers:list':
-        return structuredClone(this.layerList);
+        return structuredClone(this.layerLists[(params as { image: string }).image] ?? this.layerList);
+      case 'layers:platforms':
+        return structuredClone(this.platforms);
       case 'layers:directory': {
         const { layer, view, path } = params as { layer: number; view: LayerViewKind; path: string };
         const entries = listings[`${layer} ${view} ${path}`];

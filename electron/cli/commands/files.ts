@@ -4,6 +4,8 @@ import type { EfficiencyReport, FileEntry, LayerViewKind } from '../../../shared
 import { BerthError } from '../../../shared/error';
 import { formatBytes } from '../../../shared/format';
 import { ImageLayers } from '../../core/layers/image-layers';
+import { platformImage } from '../../core/layers/image-platforms';
+import type { ImageStore } from '../../core/store/image-store';
 import { globalOptions, print, table } from '../program';
 import { openStore } from './images';
 
@@ -97,6 +99,14 @@ function layerOption(text: string): number {
   return value;
 }
 
+const platformHelp =
+  'another platform of the same multi-platform image (os/arch[/variant]); it must be in the store';
+
+/** The image a command explores: `image` itself, or its sibling for `--platform` from the same index. */
+async function explored(store: ImageStore, image: string, platform: string | undefined): Promise<string> {
+  return platform === undefined ? image : platformImage(store, image, platform);
+}
+
 function mark(change: FileEntry['change']): string {
   return { added: 'A', modified: 'M', removed: 'D', unchanged: ' ' }[change];
 }
@@ -123,14 +133,17 @@ export function registerFiles(program: Command): void {
     .option('--merged', 'with --layer: the whole filesystem after that layer, not just its changes')
     .option('--changes', 'only added, modified and removed paths')
     .option('--find <glob>', 'search every layer for paths matching a glob (libssl*, usr/lib/**)')
+    .option('--platform <os/arch>', platformHelp)
     .action(
       async (
-        image: string,
-        opts: { layer?: number; merged?: boolean; changes?: boolean; find?: string },
+        named: string,
+        opts: { layer?: number; merged?: boolean; changes?: boolean; find?: string; platform?: string },
         command: Command,
       ) => {
         const options = globalOptions(command);
-        const explorer = new ImageLayers(await openStore(command));
+        const store = await openStore(command);
+        const image = await explored(store, named, opts.platform);
+        const explorer = new ImageLayers(store);
         if (opts.find !== undefined) {
           const result = await explorer.search(image, opts.find, 'glob');
           print(options, result, () =>
@@ -142,7 +155,7 @@ export function registerFiles(program: Command): void {
           return;
         }
         const layers = await explorer.list(image);
-        if (layers.length === 0) throw new BerthError('NOT_FOUND', `${image} has no layers`);
+        if (layers.length === 0) throw new BerthError('NOT_FOUND', `${named} has no layers`);
         const layer = opts.layer ?? layers.length - 1;
         const view: LayerViewKind = opts.layer === undefined || opts.merged === true ? 'merged' : 'layer';
         const rows: FileEntry[] = [];
@@ -186,10 +199,17 @@ export function registerFiles(program: Command): void {
       'least efficiency allowed, 0 to 1 (final bytes / layer bytes)',
       parseEfficiency,
     )
+    .option('--platform <os/arch>', platformHelp)
     .action(
-      async (image: string, opts: { maxWaste?: WasteLimit; minEfficiency?: number }, command: Command) => {
+      async (
+        image: string,
+        opts: { maxWaste?: WasteLimit; minEfficiency?: number; platform?: string },
+        command: Command,
+      ) => {
         const options = globalOptions(command);
-        const report = await new ImageLayers(await openStore(command)).efficiency(image, 20);
+        const store = await openStore(command);
+        const explorer = new ImageLayers(store);
+        const report = await explorer.efficiency(await explored(store, image, opts.platform), 20);
         const failures = efficiencyFailures(report, opts);
         print(options, { ...report, passed: failures.length === 0, failures }, () =>
           [
@@ -228,9 +248,11 @@ export function registerFiles(program: Command): void {
     .description("print a file of an image's final filesystem, read straight from its layer blob")
     .argument('<image>', 'name, ID or ID prefix')
     .argument('<path>', 'path inside the image')
-    .action(async (image: string, path: string, _opts: unknown, command: Command) => {
-      const explorer = new ImageLayers(await openStore(command));
-      await explorer.copyFile(image, path, process.stdout);
+    .option('--platform <os/arch>', platformHelp)
+    .action(async (image: string, path: string, opts: { platform?: string }, command: Command) => {
+      const store = await openStore(command);
+      const explorer = new ImageLayers(store);
+      await explorer.copyFile(await explored(store, image, opts.platform), path, process.stdout);
     });
 
   program
@@ -238,10 +260,13 @@ export function registerFiles(program: Command): void {
     .description('copy a file or folder out of an image into DEST (never writing outside it)')
     .argument('<source>', 'IMAGE:/PATH')
     .argument('<dest>', 'destination folder (created when missing)')
-    .action(async (source: string, dest: string, _opts: unknown, command: Command) => {
+    .option('--platform <os/arch>', platformHelp)
+    .action(async (source: string, dest: string, opts: { platform?: string }, command: Command) => {
       const options = globalOptions(command);
-      const { image, path } = splitImagePath(source);
-      const explorer = new ImageLayers(await openStore(command));
+      const { image: named, path } = splitImagePath(source);
+      const store = await openStore(command);
+      const image = await explored(store, named, opts.platform);
+      const explorer = new ImageLayers(store);
       const layers = await explorer.list(image);
       const result = await explorer.extract(image, layers.length - 1, 'merged', path, resolve(dest));
       print(options, result, () =>

@@ -403,6 +403,55 @@ function looksBinary(bytes: Buffer, truncated: boolean): boolean {
 }
 
 /**
+ * Finds `path` in a layer blob and hands its entry to `read`, following a hardlink to its file within the
+ * layer (a second pass, so `blob` must be a function that reopens it; `doing` names the use in the error
+ * otherwise). `read` settles with its result once it has it and stops the walk with `sentinelStop`, or fails
+ * the feed; it must never reject. NOT_FOUND when the layer has no such path.
+ */
+async function readLayerEntry<T>(
+  blob: LayerBlob,
+  path: string,
+  doing: string,
+  opts: ExtractOptions,
+  read: (entry: ReadEntry, wanted: string, feed: TarFeed) => Promise<T | undefined>,
+): Promise<T> {
+  let wanted = selectionPath(path);
+  for (let pass = 0; pass < 2; pass++) {
+    let reading: Promise<T | undefined> | undefined;
+    let hardlinkTo: string | undefined;
+    await walkLayer(
+      openBlob(blob),
+      (entry, entryPath, feed) => {
+        if (entryPath !== wanted) {
+          entry.resume();
+          return;
+        }
+        if (entryTypeOf(entry.type) === 'hardlink') {
+          const target = normalizeEntryPath(entry.linkpath ?? '');
+          if (!('reason' in target)) hardlinkTo = target.path;
+          entry.resume();
+          feed.fail(sentinelStop);
+          return;
+        }
+        reading = read(entry, wanted, feed);
+      },
+      opts,
+    );
+    const result = await reading;
+    if (result !== undefined) return result;
+    if (hardlinkTo === undefined) break;
+    if (typeof blob !== 'function') {
+      throw new BerthError(
+        'UNSUPPORTED',
+        `${JSON.stringify(path)} is a hardlink; ${doing} it needs a blob that can be reopened`,
+      );
+    }
+    wanted = hardlinkTo;
+  }
+  throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not a file in this layer`);
+}
+
+/**
  * Reads the first `maxBytes` (64 KiB) of a file out of a layer blob, stopping the read as soon as it has them.
  * A hardlink is followed to its file within the layer (reopening the blob when `blob` is a function);
  * a symlink is reported with its target. NOT_FOUND when the layer has no such path.
@@ -413,90 +462,61 @@ export async function previewFromLayer(
   opts: ExtractOptions & { maxBytes?: number } = {},
 ): Promise<FilePreview> {
   const maxBytes = opts.maxBytes ?? 64 * 1024;
-  const normalized = normalizeEntryPath(path);
-  if ('reason' in normalized)
-    throw new BerthError('BAD_REQUEST', `path ${JSON.stringify(path)} climbs out of the image`);
-  let wanted = normalized.path;
-  for (let pass = 0; pass < 2; pass++) {
-    let preview: FilePreview | undefined;
-    let hardlinkTo: string | undefined;
-    const chunks: Buffer[] = [];
-    await walkLayer(
-      openBlob(blob),
-      (entry, entryPath, feed) => {
-        if (entryPath !== wanted) {
+  const preview = await readLayerEntry(
+    blob,
+    path,
+    'previewing',
+    opts,
+    (entry, wanted, feed) =>
+      new Promise<FilePreview | undefined>((resolve) => {
+        const type = entryTypeOf(entry.type);
+        if (type === 'symlink') {
           entry.resume();
-          return;
-        }
-        if (entryTypeOf(entry.type) === 'symlink') {
-          preview = {
+          resolve({
             path: wanted,
             type: 'symlink',
             size: 0,
             bytes: Buffer.alloc(0),
             truncated: false,
             binary: false,
-          };
-          preview.linkTarget = entry.linkpath ?? '';
-          entry.resume();
+            linkTarget: entry.linkpath ?? '',
+          });
           feed.fail(sentinelStop);
           return;
         }
-        if (entryTypeOf(entry.type) === 'hardlink') {
-          const target = normalizeEntryPath(entry.linkpath ?? '');
-          if (!('reason' in target)) hardlinkTo = target.path;
-          entry.resume();
-          feed.fail(sentinelStop);
-          return;
-        }
-        if (entryTypeOf(entry.type) !== 'file') {
+        if (type !== 'file') {
           entry.resume();
           feed.fail(new BerthError('UNSUPPORTED', `${JSON.stringify(path)} is a ${entry.type}, not a file`));
+          resolve(undefined);
           return;
         }
+        const chunks: Buffer[] = [];
         let have = 0;
+        let settled = false;
         const size = entry.size;
-        entry.on('data', (chunk: Buffer) => {
-          if (have < maxBytes) chunks.push(chunk.subarray(0, maxBytes - have));
-          have += chunk.length;
-          if (have >= maxBytes) {
-            preview = {
-              path: wanted,
-              type: 'file',
-              size,
-              bytes: Buffer.concat(chunks),
-              truncated: size > maxBytes,
-              binary: false,
-            };
-            feed.fail(sentinelStop);
-          }
-        });
-        entry.on('end', () => {
-          preview ??= {
+        const done = (truncated: boolean): void => {
+          if (settled) return;
+          settled = true;
+          resolve({
             path: wanted,
             type: 'file',
             size,
             bytes: Buffer.concat(chunks),
-            truncated: false,
+            truncated,
             binary: false,
-          };
+          });
           feed.fail(sentinelStop);
+        };
+        entry.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          chunks.push(chunk.subarray(0, maxBytes - have));
+          have += chunk.length;
+          if (have >= maxBytes) done(size > maxBytes);
         });
-      },
-      opts,
-    );
-    if (preview)
-      return { ...preview, binary: preview.type === 'file' && looksBinary(preview.bytes, preview.truncated) };
-    if (hardlinkTo === undefined) break;
-    if (typeof blob !== 'function') {
-      throw new BerthError(
-        'UNSUPPORTED',
-        `${JSON.stringify(path)} is a hardlink; previewing it needs a blob that can be reopened`,
-      );
-    }
-    wanted = hardlinkTo;
-  }
-  throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not a file in this layer`);
+        entry.on('end', () => done(false));
+      }),
+  );
+  return { ...preview, binary: preview.type === 'file' && looksBinary(preview.bytes, preview.truncated) };
 }
 
 /**
@@ -510,64 +530,32 @@ export async function copyFileFromLayer(
   out: Writable,
   opts: ExtractOptions = {},
 ): Promise<number> {
-  let wanted = selectionPath(path);
-  for (let pass = 0; pass < 2; pass++) {
-    let copied: number | undefined;
-    let hardlinkTo: string | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    await walkLayer(
-      openBlob(blob),
-      (entry, entryPath, feed) => {
-        if (entryPath !== wanted) {
-          entry.resume();
-          return;
-        }
-        const type = entryTypeOf(entry.type);
-        if (type === 'hardlink') {
-          const target = normalizeEntryPath(entry.linkpath ?? '');
-          if (!('reason' in target)) hardlinkTo = target.path;
-          entry.resume();
-          feed.fail(sentinelStop);
-          return;
-        }
-        if (type !== 'file') {
-          entry.resume();
-          const what =
-            type === 'symlink' ? `a symlink to ${JSON.stringify(entry.linkpath ?? '')}` : `a ${entry.type}`;
-          feed.fail(new BerthError('UNSUPPORTED', `${JSON.stringify(path)} is ${what}, not a file`));
-          return;
-        }
-        chain = new Promise<void>((resolve, reject) => {
-          let bytes = 0;
-          entry.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (!out.write(chunk)) {
-              entry.pause();
-              out.once('drain', () => entry.resume());
-            }
-          });
-          entry.on('end', () => {
-            copied = bytes;
-            resolve();
-            feed.fail(sentinelStop);
-          });
-          out.once('error', reject);
-        }).catch((err: unknown) => {
-          feed.fail(err);
-        });
-      },
-      opts,
-    );
-    await chain;
-    if (copied !== undefined) return copied;
-    if (hardlinkTo === undefined) break;
-    if (typeof blob !== 'function') {
-      throw new BerthError(
-        'UNSUPPORTED',
-        `${JSON.stringify(path)} is a hardlink; reading it needs a blob that can be reopened`,
-      );
+  return readLayerEntry(blob, path, 'reading', opts, (entry, _wanted, feed) => {
+    const type = entryTypeOf(entry.type);
+    if (type !== 'file') {
+      entry.resume();
+      const what =
+        type === 'symlink' ? `a symlink to ${JSON.stringify(entry.linkpath ?? '')}` : `a ${entry.type}`;
+      feed.fail(new BerthError('UNSUPPORTED', `${JSON.stringify(path)} is ${what}, not a file`));
+      return Promise.resolve(undefined);
     }
-    wanted = hardlinkTo;
-  }
-  throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not a file in this layer`);
+    return new Promise<number | undefined>((resolve, reject) => {
+      let bytes = 0;
+      entry.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (!out.write(chunk)) {
+          entry.pause();
+          out.once('drain', () => entry.resume());
+        }
+      });
+      entry.on('end', () => {
+        resolve(bytes);
+        feed.fail(sentinelStop);
+      });
+      out.once('error', reject);
+    }).catch((err: unknown) => {
+      feed.fail(err);
+      return undefined;
+    });
+  });
 }

@@ -33,7 +33,7 @@ import { analyzeWaste } from './waste';
 
 /** One image's layers as the explorer needs them: blob digests and the facts shown in the list. */
 interface ImageLayerFacts {
-  /** Manifest digest: the cache key of the image. */
+  /** The layer blob digests in order: the cache key of the image's trees (siblings of one index differ here). */
   key: string;
   layers: ExplorerLayer[];
 }
@@ -248,7 +248,7 @@ export class ImageLayers {
   private async facts(image: string): Promise<ImageLayerFacts> {
     const details = await this.store.inspect(image);
     return {
-      key: details.digest,
+      key: details.layers.map((l) => l.digest).join(','),
       layers: details.layers.map((l, index) => {
         const layer: ExplorerLayer = { index, digest: l.digest, mediaType: l.mediaType, size: l.size };
         if (l.diffId !== undefined) layer.diffId = l.diffId;

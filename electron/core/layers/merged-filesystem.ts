@@ -85,6 +85,21 @@ interface FsNode {
 
 const maxSymlinkHops = 40;
 
+/** The node a removed path shows as in either tree: marked removed, with the bytes its removal hides. */
+function removedNode(removed: RemovedPath): FileTreeNode {
+  const ghost: FileTreeNode = {
+    name: baseName(removed.path),
+    path: removed.path,
+    type: removed.type,
+    status: 'removed',
+    size: 0,
+    removedBytes: removed.bytes,
+    layer: removed.layer,
+  };
+  if (removed.entry) ghost.entry = removed.entry;
+  return ghost;
+}
+
 function nodeType(node: FsNode): EntryType {
   return node.entry?.type ?? 'dir';
 }
@@ -538,16 +553,7 @@ class TreeAssembler {
   }
 
   placeRemoved(removed: RemovedPath): void {
-    const ghost: FileTreeNode = {
-      name: baseName(removed.path),
-      path: removed.path,
-      type: removed.type,
-      status: 'removed',
-      size: 0,
-      removedBytes: removed.bytes,
-      layer: removed.layer,
-    };
-    if (removed.entry) ghost.entry = removed.entry;
+    const ghost = removedNode(removed);
     if (removed.type === 'dir') ghost.children = [];
     this.place(ghost);
   }
@@ -738,16 +744,7 @@ export class DirectoryListings {
   }
 
   private ghostNode(removed: RemovedPath): ListedNode {
-    const ghost: ListedNode = {
-      name: baseName(removed.path),
-      path: removed.path,
-      type: removed.type,
-      status: 'removed',
-      size: 0,
-      removedBytes: removed.bytes,
-      layer: removed.layer,
-    };
-    if (removed.entry) ghost.entry = removed.entry;
+    const ghost: ListedNode = removedNode(removed);
     if (removed.type === 'dir') {
       ghost.removedBytes = removed.bytes + (this.rollups.get(removed.path)?.removedBytes ?? 0);
       ghost.changes = this.counts(removed.path);

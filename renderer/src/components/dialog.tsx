@@ -82,3 +82,36 @@ export function Dialog({ title, description, onClose, children, footer, testId, 
     </div>
   );
 }
+
+/** A dialog's buttons row: Cancel, then the submit button (primary, or danger for a removal). */
+export function DialogActions({
+  onCancel,
+  children,
+  disabled = false,
+  tone = 'primary',
+  autoFocus = false,
+}: {
+  onCancel: () => void;
+  /** The submit button's content. */
+  children: ReactNode;
+  disabled?: boolean;
+  tone?: 'primary' | 'danger';
+  /** Focus the submit button when the dialog opens (for a confirmation without fields). */
+  autoFocus?: boolean;
+}) {
+  return (
+    <>
+      <button type="button" className="button" onClick={onCancel}>
+        Cancel
+      </button>
+      <button
+        type="submit"
+        className={`button button-${tone}`}
+        data-autofocus={autoFocus ? true : undefined}
+        disabled={disabled}
+      >
+        {children}
+      </button>
+    </>
+  );
+}

@@ -13,7 +13,7 @@ export function loadEverything(store: AppStore): Promise<void> {
 /**
  * Refreshes what a store change can affect: the image list always; disk usage and a prune preview when a
  * view has asked for them; the activity log when another process (the CLI) made the change, since main
- * sends `activity:changed` only for its own changes.
+ * sends `activity:changed` only for its own changes; the open layer explorer's platforms (a pull may add one).
  */
 function onStoreChanged(store: AppStore, reason: string): void {
   const s = store.getState();
@@ -21,6 +21,7 @@ function onStoreChanged(store: AppStore, reason: string): void {
   if (s.disk.status !== 'idle') void s.loadDiskUsage();
   if (s.disk.preview && !s.disk.pruning) void s.previewPrune(s.disk.preview.options);
   if (reason === 'external' && s.activity.status !== 'idle') void s.loadActivity();
+  if (s.explorer?.platforms) void s.loadPlatforms();
 }
 
 /**

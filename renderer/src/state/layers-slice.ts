@@ -8,6 +8,8 @@ import type {
   FileChange,
   FileEntry,
   FilePreviewResult,
+  ImagePlatform,
+  ImagePlatforms,
   LayerSearchHit,
   LayerViewKind,
 } from '../../../shared/contract';
@@ -23,7 +25,12 @@ export type FileSort = 'name' | 'size';
 
 /** The explorer of one image: which layer and view, what is expanded and loaded, and the side panels. */
 export interface ExplorerState {
+  /** The image explored: {@link origin}, or a sibling platform of it (by manifest digest). */
   image: string;
+  /** The image the explorer was opened for (the one in the details panel). */
+  origin: string;
+  /** The platforms of {@link origin}'s index, asked once when the explorer opens and after store changes. */
+  platforms?: Remote<ImagePlatforms>;
   layers: Remote<ExplorerLayer[]>;
   layer: number;
   view: LayerViewKind;
@@ -76,6 +83,16 @@ export interface LayersSlice {
   openCompare: (other: string) => Promise<void>;
   closeCompare: () => void;
   toggleCompareDirectory: (path: string) => Promise<void>;
+  /** Asks again which platforms of the opened image's index are in the store. */
+  loadPlatforms: () => Promise<void>;
+  /** Explores another image (a sibling platform's {@link platformQuery}) in place of the current one. */
+  explorePlatform: (image: string) => Promise<void>;
+}
+
+/** The query that explores a platform of the opened image: itself, or a stored sibling by manifest digest. */
+export function platformQuery(explorer: ExplorerState, platform: ImagePlatform): string | undefined {
+  if (platform.current) return explorer.origin;
+  return platform.image === undefined ? undefined : platform.manifestDigest;
 }
 
 /** The key a directory listing is kept under. */
@@ -196,13 +213,29 @@ export const createLayersSlice =
       }
     };
 
+    /** Loads an explored image's layers, then shows its top layer (root and expanded directories). */
+    const loadLayers = async (image: string): Promise<void> => {
+      let layers: Remote<ExplorerLayer[]>;
+      try {
+        layers = { status: 'ready', value: await client.invoke('layers:list', { image }) };
+      } catch (err) {
+        layers = { status: 'error', error: toWireError(err) };
+      }
+      const top = layers.status === 'ready' ? Math.max(0, layers.value.length - 1) : 0;
+      update(image, () => ({ layers, layer: top }));
+      if (layers.status === 'ready' && layers.value.length > 0 && get().explorer?.image === image)
+        await loadVisible();
+    };
+
     return {
       explorer: undefined,
       openExplorer: async (image) => {
-        if (get().explorer?.image === image) return;
+        if (get().explorer?.origin === image) return;
         set({
           explorer: {
             image,
+            origin: image,
+            platforms: { status: 'loading' },
             layers: { status: 'loading' },
             layer: 0,
             view: 'merged',
@@ -212,15 +245,38 @@ export const createLayersSlice =
             sort: 'name',
           },
         });
-        let layers: Remote<ExplorerLayer[]>;
+        await Promise.all([loadLayers(image), get().loadPlatforms()]);
+      },
+      loadPlatforms: async () => {
+        const origin = get().explorer?.origin;
+        if (origin === undefined) return;
+        let platforms: Remote<ImagePlatforms>;
         try {
-          layers = { status: 'ready', value: await client.invoke('layers:list', { image }) };
+          platforms = { status: 'ready', value: await client.invoke('layers:platforms', { image: origin }) };
         } catch (err) {
-          layers = { status: 'error', error: toWireError(err) };
+          platforms = { status: 'error', error: toWireError(err) };
         }
-        const top = layers.status === 'ready' ? Math.max(0, layers.value.length - 1) : 0;
-        update(image, () => ({ layers, layer: top }));
-        if (layers.status === 'ready' && layers.value.length > 0) await loadVisible();
+        set((s) => (s.explorer?.origin === origin ? { explorer: { ...s.explorer, platforms } } : {}));
+      },
+      explorePlatform: async (image) => {
+        const explorer = get().explorer;
+        if (!explorer || explorer.image === image) return;
+        const { origin, platforms, expanded, hidden, sort } = explorer;
+        set({
+          explorer: {
+            image,
+            origin,
+            ...(platforms ? { platforms } : {}),
+            layers: { status: 'loading' },
+            layer: 0,
+            view: explorer.view,
+            directories: {},
+            expanded,
+            hidden,
+            sort,
+          },
+        });
+        await loadLayers(image);
       },
       selectLayer: async (layer) => {
         const explorer = get().explorer;

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { FileChange, ImageDetails, ImageSummary } from '../../../shared/contract';
+import type { FileChange, ImageDetails, ImageSummary, LayerSummary } from '../../../shared/contract';
 import { formatBytes } from '../../../shared/format';
 import { CopyButton } from '../components/copy-button';
 import { Icon } from '../components/icon';
@@ -10,15 +10,18 @@ import { displayId, familiar } from '../state/tag-plan';
 import { dockerfileLine } from './image-details-tabs';
 import { LayerCompare } from './layer-compare';
 import { LayerFileTree } from './layer-file-tree';
+import { LayerPlatforms } from './layer-platforms';
 
 const changeKinds: FileChange[] = ['added', 'modified', 'removed', 'unchanged'];
 
 function LayerList({ details, explorer }: { details: ImageDetails; explorer: ExplorerState }) {
   const store = useAppStoreApi();
   const listed = explorer.layers.status === 'ready' ? explorer.layers.value : [];
+  // Another platform of the image has its own layers; the explorer lists them with the same facts.
+  const rows: LayerSummary[] = explorer.image === explorer.origin ? details.layers : listed;
   return (
     <ol className="layer-list explorer-layers" aria-label="Layers">
-      {details.layers.map((layer, index) => {
+      {rows.map((layer, index) => {
         const problem = listed[index]?.problem;
         const current = explorer.layer === index;
         return (
@@ -257,7 +260,7 @@ function PreviewPane({
  */
 export function LayerExplorer({ image, details }: { image: ImageSummary; details: ImageDetails }) {
   const store = useAppStoreApi();
-  const explorer = useAppStore((s) => (s.explorer?.image === image.id ? s.explorer : undefined));
+  const explorer = useAppStore((s) => (s.explorer?.origin === image.id ? s.explorer : undefined));
   const host = useAppStore((s) => s.settings.app?.host);
   const others = useAppStore(
     useShallow((s) =>
@@ -295,6 +298,7 @@ export function LayerExplorer({ image, details }: { image: ImageSummary; details
     <div className="layer-explorer" onKeyDown={onKey} data-testid="layer-explorer">
       <LayerList details={details} explorer={explorer} />
       <div className="explorer-main">
+        <LayerPlatforms explorer={explorer} />
         <div className="explorer-toolbar">
           <div className="segmented" role="group" aria-label="View (M switches)">
             <button

@@ -2,10 +2,11 @@ import { useState, type ReactNode } from 'react';
 import { changeInstructions } from '../../../shared/change-instructions';
 import type { WireError } from '../../../shared/error';
 import type { ImageSummary } from '../../../shared/contract';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
-import { checkTagName, displayId, familiar, holderOf } from '../state/tag-plan';
+import { checkTagName, displayId, holderOf } from '../state/tag-plan';
+import { imageLabel } from './tag-dialogs';
 
 /** The verdict on a field as typed: fine (with what it will mean), or what is wrong with it. */
 type Check = { ok: true; note?: string } | { ok: false; message: string };
@@ -42,10 +43,6 @@ function checkName(input: string, byId: Record<string, ImageSummary>, self?: str
   if (holder === self)
     return { ok: true, note: `Will be ${check.name} — the name moves from this image to the new one` };
   return { ok: true, note: `Will be ${check.name} — moves from ${displayId(holder)}` };
-}
-
-function imageLabel(image: ImageSummary): string {
-  return image.repoTags.length > 0 ? image.repoTags.map(familiar).join(', ') : '<none>';
 }
 
 /** A labelled field with its inline verdict under it; the verdict shows once the user typed or submitted. */
@@ -121,6 +118,52 @@ function BrowseButton({
   );
 }
 
+/** A host path field checked as typed, with Browse… beside it where the host has a native dialog. */
+function PathField({
+  id,
+  label,
+  inputLabel,
+  check,
+  touched,
+  help,
+  placeholder,
+  path,
+  onType,
+  browse,
+}: {
+  id: string;
+  label: string;
+  inputLabel: string;
+  check: Check;
+  touched: boolean;
+  help: string;
+  placeholder: string;
+  path: string;
+  onType: (path: string) => void;
+  browse: Parameters<typeof BrowseButton>[0];
+}) {
+  const shown = touched || path !== '';
+  return (
+    <Field id={id} label={label} check={check} shown={shown} help={help}>
+      <span className="field-row">
+        <input
+          className="text-input mono"
+          data-autofocus
+          aria-label={inputLabel}
+          aria-invalid={shown && !check.ok}
+          aria-describedby={id}
+          placeholder={placeholder}
+          value={path}
+          spellCheck={false}
+          autoComplete="off"
+          onChange={(event) => onType(event.target.value)}
+        />
+        <BrowseButton {...browse} />
+      </span>
+    </Field>
+  );
+}
+
 /** The Images toolbar's Import… button. */
 export function ImportButton() {
   const store = useAppStoreApi();
@@ -186,43 +229,27 @@ export function ImportDialog() {
       onSubmit={() => void submit()}
       testId="import-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !valid)}>
-            {busy ? 'Importing…' : 'Import'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !valid)}>
+          {busy ? 'Importing…' : 'Import'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />
-      <Field
+      <PathField
         id="import-path-help"
         label="Tarball"
+        inputLabel="Tarball path"
         check={pathCheck}
-        shown={touched || path !== ''}
+        touched={touched}
         help="For example /home/me/rootfs.tar.gz"
-      >
-        <span className="field-row">
-          <input
-            className="text-input mono"
-            data-autofocus
-            aria-label="Tarball path"
-            aria-invalid={(touched || path !== '') && !pathCheck.ok}
-            aria-describedby="import-path-help"
-            placeholder="/path/to/rootfs.tar.gz"
-            value={path}
-            spellCheck={false}
-            autoComplete="off"
-            onChange={(event) => {
-              setPath(event.target.value);
-              setError(null);
-            }}
-          />
-          <BrowseButton purpose="open" title="Choose a root filesystem tarball" onChosen={setPath} />
-        </span>
-      </Field>
+        placeholder="/path/to/rootfs.tar.gz"
+        path={path}
+        onType={(value) => {
+          setPath(value);
+          setError(null);
+        }}
+        browse={{ purpose: 'open', title: 'Choose a root filesystem tarball', onChosen: setPath }}
+      />
       <Field
         id="import-name-help"
         label="Name (optional)"
@@ -321,43 +348,27 @@ export function ExportDialog({ image: id }: { image: string }) {
       onSubmit={() => void submit()}
       testId="export-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !check.ok)}>
-            {busy ? 'Exporting…' : 'Export'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !check.ok)}>
+          {busy ? 'Exporting…' : 'Export'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />
-      <Field
+      <PathField
         id="export-path-help"
         label="Save as"
+        inputLabel="Export path"
         check={check}
-        shown={touched || path !== ''}
+        touched={touched}
         help="For example ~/rootfs.tar; an existing file is replaced"
-      >
-        <span className="field-row">
-          <input
-            className="text-input mono"
-            data-autofocus
-            aria-label="Export path"
-            aria-invalid={(touched || path !== '') && !check.ok}
-            aria-describedby="export-path-help"
-            placeholder="~/rootfs.tar"
-            value={path}
-            spellCheck={false}
-            autoComplete="off"
-            onChange={(event) => {
-              setPath(event.target.value);
-              setError(null);
-            }}
-          />
-          <BrowseButton purpose="save" title="Export the filesystem to" onChosen={setPath} />
-        </span>
-      </Field>
+        placeholder="~/rootfs.tar"
+        path={path}
+        onType={(value) => {
+          setPath(value);
+          setError(null);
+        }}
+        browse={{ purpose: 'save', title: 'Export the filesystem to', onChosen: setPath }}
+      />
     </Dialog>
   );
 }
@@ -394,14 +405,9 @@ export function SquashDialog({ image: id }: { image: string }) {
       onSubmit={() => void submit()}
       testId="squash-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || (touched && !check.ok)}>
-            {busy ? 'Squashing…' : 'Squash'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || (touched && !check.ok)}>
+          {busy ? 'Squashing…' : 'Squash'}
+        </DialogActions>
       }
     >
       <ErrorLine error={error} />

@@ -1,11 +1,12 @@
 import { useMemo, useState } from 'react';
 import type { ImageSummary } from '../../../shared/contract';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { checkTagName, describePlan, displayId, familiar, holderOf, planDrop } from '../state/tag-plan';
 
-function imageLabel(image: ImageSummary): string {
+/** An image as dialogs name it: its familiar names, or `<none>` for a dangling one. */
+export function imageLabel(image: ImageSummary): string {
   return image.repoTags.length > 0 ? image.repoTags.map(familiar).join(', ') : '<none>';
 }
 
@@ -41,14 +42,9 @@ export function AddTagDialog({ image: id }: { image: string }) {
       onSubmit={submit}
       testId="add-tag-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={touched && !valid}>
-            Add tag
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={touched && !valid}>
+          Add tag
+        </DialogActions>
       }
     >
       <label className="field">
@@ -132,14 +128,9 @@ export function MoveTagDialog({
       onSubmit={submit}
       testId="move-tag-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={!plan || plan.kind !== 'tag'}>
-            {copy ? 'Copy' : 'Move'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={!plan || plan.kind !== 'tag'}>
+          {copy ? 'Copy' : 'Move'}
+        </DialogActions>
       }
     >
       <label className="field">
@@ -227,20 +218,10 @@ export function RemoveImagesDialog({ ids }: { ids: string[] }) {
       onSubmit={submit}
       testId="remove-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className="button button-danger"
-            data-autofocus
-            disabled={images.length === 0}
-          >
-            <Icon name="trash" />
-            Remove
-          </button>
-        </>
+        <DialogActions onCancel={close} tone="danger" autoFocus disabled={images.length === 0}>
+          <Icon name="trash" />
+          Remove
+        </DialogActions>
       }
     >
       <ul className="remove-list">

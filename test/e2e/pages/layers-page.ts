@@ -18,6 +18,8 @@ export class LayersPage {
   readonly efficiencyButton: Locator;
   readonly efficiencyScore: Locator;
   readonly summary: Locator;
+  readonly platform: Locator;
+  readonly missingPlatforms: Locator;
 
   constructor(readonly page: Page) {
     this.explorer = page.getByTestId('layer-explorer');
@@ -36,6 +38,8 @@ export class LayersPage {
     this.efficiencyButton = page.getByRole('button', { name: 'Waste & efficiency' });
     this.efficiencyScore = page.getByTestId('efficiency-score');
     this.summary = page.getByTestId('tree-summary');
+    this.platform = page.getByRole('combobox', { name: 'Platform' });
+    this.missingPlatforms = page.getByTestId('missing-platform');
   }
 
   /** The tree line for an image path (`etc/motd`). */
