@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { archiveTransferOf, type ArchiveFormat, type ImageSummary } from '../../../shared/contract';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { displayId, familiar } from '../state/tag-plan';
@@ -62,19 +62,9 @@ export function SaveArchiveDialog({ ids }: { ids: string[] }) {
       onSubmit={() => void submit()}
       testId="save-archive-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className="button button-primary"
-            data-autofocus
-            disabled={busy || images.length === 0}
-          >
-            {busy ? 'Saving…' : kind === 'native-dialog' ? 'Save…' : 'Download'}
-          </button>
-        </>
+        <DialogActions onCancel={close} autoFocus disabled={busy || images.length === 0}>
+          {busy ? 'Saving…' : kind === 'native-dialog' ? 'Save…' : 'Download'}
+        </DialogActions>
       }
     >
       <ul className="remove-list" aria-label="Images to save">
@@ -134,14 +124,9 @@ export function LoadArchiveDialog() {
       onSubmit={() => void submit()}
       testId="load-archive-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={busy || !ready}>
-            {busy ? 'Loading…' : kind === 'native-dialog' ? 'Choose archive…' : 'Load'}
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={busy || !ready}>
+          {busy ? 'Loading…' : kind === 'native-dialog' ? 'Choose archive…' : 'Load'}
+        </DialogActions>
       }
     >
       {kind === 'http' && (

@@ -4,7 +4,7 @@ import type { Platform, ReferenceResolution, RemoteImageSummary } from '../../..
 import { toWireError, type WireError } from '../../../shared/error';
 import { formatBytes, formatPlatform } from '../../../shared/format';
 import { parseReference } from '../../../shared/reference';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 
 /** How long typing must pause before the dialog asks the registry anything. */
@@ -194,14 +194,9 @@ export function PullDialog() {
       onSubmit={submit}
       testId="pull-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={submitted && !valid}>
-            Pull
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={submitted && !valid}>
+          Pull
+        </DialogActions>
       }
     >
       <label className="field">

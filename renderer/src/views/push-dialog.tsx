@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import { Dialog } from '../components/dialog';
+import { Dialog, DialogActions } from '../components/dialog';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { checkTagName, displayId, familiar } from '../state/tag-plan';
 
@@ -35,14 +35,9 @@ export function PushDialog({ image: id }: { image: string }) {
       onSubmit={submit}
       testId="push-dialog"
       footer={
-        <>
-          <button type="button" className="button" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-primary" disabled={touched && !check.ok}>
-            Push
-          </button>
-        </>
+        <DialogActions onCancel={close} disabled={touched && !check.ok}>
+          Push
+        </DialogActions>
       }
     >
       <label className="field">
