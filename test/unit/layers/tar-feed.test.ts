@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Header, Parser, type ReadEntry } from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
+import { normalizeEntryPath } from '../../../electron/core/layers/layer-entry.js';
 import { TarHeaderFeed, type TarHeader } from '../../../electron/core/layers/tar-feed.js';
 import { rawTar } from './layer-fixtures.js';
 
@@ -238,3 +239,19 @@ function resum(block: Buffer): void {
   for (let i = 0; i < 512; i++) sum += block[i] ?? 0;
   block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
 }
+
+describe('normalizeEntryPath', () => {
+  it('keeps plain names as they are and normalizes every odd one', () => {
+    const cases: [string, ReturnType<typeof normalizeEntryPath>][] = [
+      ['usr/bin/env', { path: 'usr/bin/env', absolute: false }],
+      ['.../x..y/.z', { path: '.../x..y/.z', absolute: false }],
+      ['./usr//bin/./env/', { path: 'usr/bin/env', absolute: false }],
+      ['/etc/x', { path: 'etc/x', absolute: true }],
+      ['.', { path: '', absolute: false }],
+      ['', { path: '', absolute: false }],
+      ['a/../b', { reason: 'parent-traversal' }],
+      ['..', { reason: 'parent-traversal' }],
+    ];
+    for (const [name, expected] of cases) expect(normalizeEntryPath(name)).toEqual(expected);
+  });
+});
