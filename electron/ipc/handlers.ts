@@ -11,6 +11,7 @@ import { createRegistryHandlers, registryEnvironmentFor } from './registry-handl
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 import { ImageLayers } from '../core/layers/image-layers';
+import { firstImagePage } from '../../shared/image-page';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -95,6 +96,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
       return (await layers()).extract(image, layer, view, path, chosen);
     },
     'layers:compare': async ({ image, other, path }) => (await layers()).compare(image, other, path),
+    'images:page': async (params) => firstImagePage(await (await images()).list(), params),
   };
 }
 

@@ -124,6 +124,7 @@ function failingHandlers(): Handlers {
     'layers:preview': unused,
     'layers:extract': unused,
     'layers:compare': unused,
+    'images:page': unused,
   };
 }
 
