@@ -14,6 +14,16 @@ export interface ImagesState {
   error: WireError | null;
 }
 
+/**
+ * Resolves once the frame after now was painted (a task after the next animation frame), so the whole list's
+ * megabytes are neither sent nor parsed before the first screen is on it; at once where no frames are drawn.
+ */
+function afterNextPaint(): Promise<void> {
+  if (typeof requestAnimationFrame !== 'function' || document.visibilityState === 'hidden')
+    return Promise.resolve();
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 /** Rows asked for before the whole list: a few screens of the table. */
 const firstPageRows = 200;
 
@@ -55,6 +65,7 @@ export const createImagesSlice =
           error: null,
         },
       });
+      await afterNextPaint();
     };
     return {
       images: { byId: {}, order: [], status: 'idle', pending: 0, error: null },
