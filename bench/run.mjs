@@ -392,7 +392,7 @@ async function measureLayers(images) {
   const files = layer.files;
   const titles = {
     index: `Index the ${files.toLocaleString('en-US')}-file layer`,
-    open: `Open the merged tree of the ${files.toLocaleString('en-US')}-file layer (index read from disk)`,
+    open: `Open the ${files.toLocaleString('en-US')}-file layer’s merged view: index read from disk, root directory listed`,
     search: 'Search a glob (*.so*) across the 5 layers of the app image',
   };
   const gunzip = [];
