@@ -21,7 +21,15 @@ export interface ImagesState {
 function afterNextPaint(): Promise<void> {
   if (typeof requestAnimationFrame !== 'function' || document.visibilityState === 'hidden')
     return Promise.resolve();
-  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  return new Promise((resolve) => {
+    // A window hidden meanwhile draws no frames: stop waiting for one then.
+    const done = (): void => {
+      document.removeEventListener('visibilitychange', done);
+      resolve();
+    };
+    document.addEventListener('visibilitychange', done);
+    requestAnimationFrame(() => setTimeout(done, 0));
+  });
 }
 
 /** Rows asked for before the whole list: a few screens of the table. */
