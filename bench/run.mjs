@@ -4,7 +4,8 @@
 // Environment: BENCH_SCALE (default 1; 0.1 for a quick smoke run), BENCH_RUNS (default 3), BENCH_CACHE
 // (workload images and registry storage, default ~/.cache/berth-bench), BENCH_ONLY (comma-separated groups:
 // pull,resume,store,layers,memory,ui), BENCH_BUILD=0 to skip `electron-vite build`. `--render` only rewrites
-// docs/benchmarks.md from bench/results/latest.json and bench/analysis.md.
+// docs/benchmarks.md from bench/results/latest.json and bench/analysis.md; `--merge FILE.json.tmp` first puts a
+// partial run's workloads into latest.json (each noted as such).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -392,7 +393,7 @@ async function measureLayers(images) {
   const files = layer.files;
   const titles = {
     index: `Index the ${files.toLocaleString('en-US')}-file layer`,
-    open: `Open the merged tree of the ${files.toLocaleString('en-US')}-file layer (index read from disk)`,
+    open: `Open the ${files.toLocaleString('en-US')}-file layer’s merged view: index read from disk, root directory listed`,
     search: 'Search a glob (*.so*) across the 5 layers of the app image',
   };
   const gunzip = [];
@@ -702,5 +703,34 @@ async function render() {
   await writeFile(out, await formatMarkdown(renderMarkdown(results, analysis), out));
 }
 
-await (process.argv.includes('--render') ? render() : main());
+/**
+ * `node bench/run.mjs --merge FILE.json.tmp`: replaces the workloads a partial run (BENCH_ONLY=…) measured in
+ * latest.json, each noted with when, how and under what load it was measured, then renders as --render does.
+ */
+async function merge(file) {
+  const latest = JSON.parse(await readFile(join(resultsDir, 'latest.json'), 'utf8'));
+  const run = JSON.parse(await readFile(file, 'utf8'));
+  const load = run.machine?.loadAverage;
+  const when = `Measured ${run.generated.slice(0, 16).replace('T', ' ')} UTC in a partial run (\`BENCH_ONLY=${run.config.only?.join(',') ?? ''}\`, ${run.config.runs} runs, load average ${load?.start?.[0] ?? '?'} → ${load?.end?.[0] ?? '?'}), not the full run above.`;
+  const fresh = new Map(run.workloads.map((w) => [w.id, w]));
+  const merged = latest.workloads.map((w) => {
+    const update = fresh.get(w.id);
+    if (!update) return w;
+    fresh.delete(w.id);
+    return { ...update, note: update.note ? `${update.note} ${when}` : when };
+  });
+  for (const w of fresh.values()) merged.push({ ...w, note: w.note ? `${w.note} ${when}` : when });
+  await writeFile(
+    join(resultsDir, 'latest.json'),
+    `${JSON.stringify({ ...latest, workloads: merged }, null, 2)}\n`,
+  );
+  await render();
+}
+
+const mergeAt = process.argv.indexOf('--merge');
+await (mergeAt >= 0
+  ? merge(process.argv[mergeAt + 1] ?? '')
+  : process.argv.includes('--render')
+    ? render()
+    : main());
 finished = true;

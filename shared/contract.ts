@@ -40,6 +40,19 @@ export interface ImageSummary {
   needsRepull?: boolean;
 }
 
+/** Which first rows `images:page` returns: the table's sort when it is by creation time or size. */
+export interface ImagePageParams {
+  /** Rows wanted, 1 to 1,000. */
+  limit: number;
+  sort?: { key: 'created' | 'size'; descending: boolean };
+}
+
+/** The table's first screen of images, sent before the whole list, and how many images there are. */
+export interface ImagePage {
+  images: ImageSummary[];
+  total: number;
+}
+
 /** `docker history` row, newest first. */
 export interface HistoryEntry {
   /** The image ID on the top entry, `<missing>` elsewhere. */
@@ -535,6 +548,7 @@ export const operations = {
   >(),
   'layers:compare': op<{ image: string; other: string; path: string }, CompareListing>(),
   'layers:platforms': op<{ image: string }, ImagePlatforms>(),
+  'images:page': op<ImagePageParams, ImagePage>(),
 } as const;
 
 /** Every event stream the main process pushes, `noun:changed` / `noun:progress` → payload. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readLayerIndex, writeLayerIndex } from '../../electron/core/layers/index-file';
 import { indexLayer } from '../../electron/core/layers/index-layer';
-import { viewLayer } from '../../electron/core/layers/merged-filesystem';
+import { MergedFilesystem, type LayerChanges } from '../../electron/core/layers/merged-filesystem';
 import { searchLayers } from '../../electron/core/layers/search';
 
 async function time<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
@@ -34,11 +34,22 @@ async function index(out: string, pairs: string[]): Promise<object> {
   return { layers };
 }
 
-/** Opens the merged tree of the top layer from index files on disk, as the explorer does when an image is opened. */
+/**
+ * Opens the merged view of the top layer as the explorer does (ImageLayers.directory): reads the index files,
+ * replays the layers, and lists the root directory from the per-directory listings.
+ */
 async function open(dir: string, count: number): Promise<object> {
-  const source = { count, load: (layer: number) => readLayerIndex(join(dir, `${layer}.index`)) };
-  const run = await time(() => viewLayer(source, count - 1));
-  return { ms: run.ms, rootChildren: run.result.merged.children?.length ?? 0 };
+  const run = await time(async () => {
+    const fs = new MergedFilesystem();
+    let changes: LayerChanges | undefined;
+    for (let layer = 0; layer < count; layer++)
+      changes = fs.applyLayer(await readLayerIndex(join(dir, `${layer}.index`)));
+    if (changes === undefined) throw new Error('no layers to open');
+    const root = fs.directoryListings(changes).list('', 'merged');
+    if (root === undefined) throw new Error('the merged view has no root directory');
+    return root;
+  });
+  return { ms: run.ms, rootChildren: run.result.children.length };
 }
 
 /** Searches a glob across every layer of an image. */

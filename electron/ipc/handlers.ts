@@ -12,6 +12,7 @@ import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
 import { ImageLayers } from '../core/layers/image-layers';
 import { imagePlatforms } from '../core/layers/image-platforms';
+import { firstImagePage } from '../../shared/image-page';
 
 /** What the handlers need from the host: where things live and how to reach the UIs. */
 export interface HandlerContext {
@@ -97,6 +98,7 @@ export function createHandlers(ctx: HandlerContext): Handlers {
     },
     'layers:compare': async ({ image, other, path }) => (await layers()).compare(image, other, path),
     'layers:platforms': async ({ image }) => imagePlatforms(await images(), image),
+    'images:page': async (params) => firstImagePage(await (await images()).list(), params),
   };
 }
 

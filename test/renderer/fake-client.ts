@@ -16,6 +16,7 @@ import type {
   StoreEvent,
 } from '../../shared/contract';
 import { BerthError, type WireError } from '../../shared/error';
+import { firstImagePage } from '../../shared/image-page';
 import type { Connection, ConnectionState } from '../../renderer/src/client/ws-client';
 
 let counter = 0;
@@ -158,6 +159,7 @@ export class FakeClient implements BerthClient {
 
   private answers: { [N in Operation]?: (params: Params<N>) => Result<N> } = {
     'images:list': () => structuredClone(this.images),
+    'images:page': (params) => firstImagePage(structuredClone(this.images), params),
     'pull:list': () => structuredClone(this.pulls),
     'events:list': () => structuredClone(this.events),
     'settings:get': () => ({ ...this.settings }),

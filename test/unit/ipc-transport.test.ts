@@ -125,6 +125,7 @@ function failingHandlers(): Handlers {
     'layers:extract': unused,
     'layers:compare': unused,
     'layers:platforms': unused,
+    'images:page': unused,
   };
 }
 

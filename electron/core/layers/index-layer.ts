@@ -1,10 +1,16 @@
 import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ReadEntry } from 'tar';
 import { elideInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
 import { decodeLayer, defaultDecodeLimits, type DecodeLimits } from './layer-stream';
-import { TarFeed, defaultTarLimits, entryTypeOf, type TarLimits } from './tar-feed';
+import {
+  TarHeaderFeed,
+  defaultTarLimits,
+  entryTypeOf,
+  type TarBodySink,
+  type TarHeader,
+  type TarLimits,
+} from './tar-feed';
 import {
   baseName,
   comparePaths,
@@ -30,6 +36,26 @@ export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<TarLim
   expectedDiffId?: string;
 }
 
+/** Hashes one file's content into its record; most files arrive in one view, hashed in one call. */
+class ContentHash implements TarBodySink {
+  private first: Buffer | undefined;
+  private hash: Hash | undefined;
+
+  constructor(private readonly record: LayerEntry) {}
+
+  data(chunk: Buffer): void {
+    if (this.hash) this.hash.update(chunk);
+    else if (this.first === undefined) this.first = chunk;
+    else this.hash = createHash('sha256').update(this.first).update(chunk);
+  }
+
+  end(): void {
+    this.record.contentHash = this.hash
+      ? this.hash.digest('hex')
+      : oneShotHash('sha256', this.first ?? empty, 'hex');
+  }
+}
+
 /** Collects entries, whiteouts and notices as the tar streams past. */
 class IndexBuilder {
   readonly entries = new Map<string, LayerEntry>();
@@ -46,31 +72,25 @@ class IndexBuilder {
     else this.notices.push({ name: elideInput(name), reason, dropped });
   }
 
-  onEntry(entry: ReadEntry): void {
+  onEntry(entry: TarHeader): TarBodySink | undefined {
     const name = entry.path;
     const normalized = normalizeEntryPath(name);
     if ('reason' in normalized) {
       this.notice(name, normalized.reason, true);
-      entry.resume();
-      return;
+      return undefined;
     }
     const { path, absolute } = normalized;
     if (absolute) this.notice(name, 'absolute-path', false);
-    if (path === '') {
-      entry.resume();
-      return;
-    }
+    if (path === '') return undefined;
     const base = baseName(path);
     if (base.startsWith(whiteoutPrefix)) {
       this.onMarker(name, path, base);
-      entry.resume();
-      return;
+      return undefined;
     }
     const type = entryTypeOf(entry.type);
     if (type === undefined) {
       this.notice(name, 'unsupported-type', true);
-      entry.resume();
-      return;
+      return undefined;
     }
     const record: LayerEntry = {
       path,
@@ -79,15 +99,14 @@ class IndexBuilder {
       mode: entry.mode ?? 0,
       uid: entry.uid ?? 0,
       gid: entry.gid ?? 0,
-      mtime: entry.mtime ? Math.floor(entry.mtime.getTime() / 1000) : 0,
+      mtime: entry.mtime !== undefined ? Math.floor(entry.mtime) : 0,
     };
     if (type === 'symlink') record.linkTarget = entry.linkpath ?? '';
     if (type === 'hardlink') {
       const target = normalizeEntryPath(entry.linkpath ?? '');
       if ('reason' in target || target.path === '' || target.path === path) {
         this.notice(name, 'hardlink-escape', true);
-        entry.resume();
-        return;
+        return undefined;
       }
       record.linkTarget = target.path;
     }
@@ -97,21 +116,7 @@ class IndexBuilder {
       this.entries.delete(path);
     }
     this.entries.set(path, record);
-    if (type === 'file') {
-      // Most layer files arrive in one chunk: hash those in one call, without a Hash object per file.
-      let first: Buffer | undefined;
-      let hash: Hash | undefined;
-      entry.on('data', (chunk: Buffer) => {
-        if (hash) hash.update(chunk);
-        else if (first === undefined) first = chunk;
-        else hash = createHash('sha256').update(first).update(chunk);
-      });
-      entry.on('end', () => {
-        record.contentHash = hash ? hash.digest('hex') : oneShotHash('sha256', first ?? empty, 'hex');
-      });
-    } else {
-      entry.resume();
-    }
+    return type === 'file' ? new ContentHash(record) : undefined;
   }
 
   private onMarker(name: string, path: string, base: string): void {
@@ -168,13 +173,13 @@ export async function indexLayer(
     maxPathDepth: opts.maxPathDepth ?? defaultTarLimits.maxPathDepth,
   };
   const builder = new IndexBuilder(opts.maxNotices ?? 1000);
-  const feed = new TarFeed(
+  const feed = new TarHeaderFeed(
     (entry) => builder.onEntry(entry),
     tarLimits,
     (name) => builder.notice(name, 'unsupported-type', true),
   );
   const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits);
-  await feed.end();
+  feed.end();
   if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {
     throw new BerthError(
       'DIGEST_MISMATCH',

@@ -76,8 +76,12 @@ export const opaqueMarker = '.wh..wh..opq';
 /** A tar entry name turned into an image path, or the reason it cannot be one. */
 export type NormalizedPath = { path: string; absolute: boolean } | { reason: 'parent-traversal' };
 
+/** Matches a name with an empty, `.` or `..` part (which includes a leading or trailing `/`). */
+const oddSegment = /(?:^|\/)\.{0,2}(?:\/|$)/;
+
 /** Normalizes a tar entry name to an image path without ever resolving `..`: any `..` part is refused. */
 export function normalizeEntryPath(name: string): NormalizedPath {
+  if (!oddSegment.test(name)) return { path: name, absolute: false };
   const absolute = name.startsWith('/');
   const parts: string[] = [];
   for (const part of name.split('/')) {

@@ -16,7 +16,7 @@ export const viewEntries: { view: View; title: string; icon: IconName }[] = [
 function NavCount({ view }: { view: View }) {
   const count = useAppStore((s) =>
     view === 'images'
-      ? s.images.order.length
+      ? s.images.order.length + s.images.pending
       : view === 'pulls'
         ? s.pulls.order.filter((id) => {
             const state = s.pulls.byId[id]?.state;

@@ -13,7 +13,7 @@ const connectionLabels: Record<ConnectionState, string> = {
 export function StatusBar() {
   const count = useAppStore(selectImageCount);
   const size = useAppStore(selectTotalSize);
-  const ready = useAppStore((s) => s.images.status === 'ready');
+  const ready = useAppStore((s) => s.images.status === 'ready' && s.images.pending === 0);
   const connection = useAppStore((s) => s.ui.connection);
   const app = useAppStore((s) => s.settings.app);
   return (

@@ -80,7 +80,8 @@ export function ImagesTable() {
   const lines = useAppStore(useShallow(selectTableLines));
   const ids = useAppStore(useShallow(selectVisibleImageIds));
   const byId = useAppStore((s) => s.images.byId);
-  const total = useAppStore((s) => s.images.order.length);
+  const total = useAppStore((s) => s.images.order.length + s.images.pending);
+  const busy = useAppStore((s) => s.images.pending > 0);
   const selection = useAppStore((s) => s.ui.selection);
   const cursor = useAppStore((s) => s.ui.cursor);
   const now = useNow();
@@ -199,6 +200,7 @@ export function ImagesTable() {
       aria-rowcount={lines.length + 1}
       aria-activedescendant={cursor !== null && ids.includes(cursor) ? rowDomId(cursor) : undefined}
       data-total={total}
+      aria-busy={busy}
       data-testid="images-grid"
       onKeyDown={onKeyDown}
       onFocus={(event) => {
