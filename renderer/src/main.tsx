@@ -1,9 +1,4 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
 import { connect } from './client/connect';
-import { AppShell } from './components/app-shell';
-import { ErrorBoundary } from './components/error-boundary';
-import { AppStoreProvider } from './state/app-store-provider';
 import { loadEverything } from './state/events';
 import { createAppStore } from './state/store';
 import './styles/app.css';
@@ -11,17 +6,9 @@ import './styles/pulls.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
+// Open the socket and ask for the first page of images before React is even fetched and compiled: the
+// request leaves the moment the socket opens, while the (much larger) React chunk loads in parallel.
 const { client, connection } = connect();
-// Ask for the image list before React's first render: the request leaves the moment the socket opens.
 const store = createAppStore(client);
 const loading = loadEverything(store);
-
-createRoot(root).render(
-  <StrictMode>
-    <ErrorBoundary scope="Berth">
-      <AppStoreProvider client={client} connection={connection} store={store} loading={loading}>
-        <AppShell />
-      </AppStoreProvider>
-    </ErrorBoundary>
-  </StrictMode>,
-);
+void import('./render-app').then(({ renderApp }) => renderApp(root, { client, connection, store, loading }));

@@ -7,14 +7,15 @@ import { FakeClient } from './fake-client';
 
 afterEach(cleanup);
 
-function openDialog(client: FakeClient) {
+async function openDialog(client: FakeClient) {
   render(
     <AppStoreProvider client={client}>
       <AppShell />
     </AppStoreProvider>,
   );
   fireEvent.click(screen.getByTestId('header-pull-button'));
-  const dialog = screen.getByTestId('pull-dialog');
+  // The dialog's code loads on demand the first time it opens.
+  const dialog = await screen.findByTestId('pull-dialog');
   const input = within(dialog).getByRole('combobox', { name: 'Image reference' });
   return { dialog, input: input as HTMLInputElement };
 }
@@ -34,7 +35,7 @@ describe('tagQueryOf', () => {
 describe('Pull dialog', () => {
   it('validates the reference as it is typed and says how a short name resolves', async () => {
     const client = new FakeClient();
-    const { dialog, input } = openDialog(client);
+    const { dialog, input } = await openDialog(client);
     type(input, 'Alpine:3.20');
     expect(within(dialog).getByTestId('pull-reference-error').textContent).toMatch(/lowercase|invalid/i);
     expect(input.getAttribute('aria-invalid')).toBe('true');
@@ -56,7 +57,7 @@ describe('Pull dialog', () => {
   it('offers remote tags after ":", debounced, and picks one with the keyboard', async () => {
     const client = new FakeClient();
     client.remoteTags = { alpine: ['3.19', '3.20', 'edge', 'latest'] };
-    const { dialog, input } = openDialog(client);
+    const { dialog, input } = await openDialog(client);
     type(input, 'alpine:');
     type(input, 'alpine:3');
     const list = await within(dialog).findByTestId('tag-suggestions');
@@ -80,7 +81,7 @@ describe('Pull dialog', () => {
     const client = new FakeClient();
     client.remoteTags = { alpine: ['alpine-only'], busybox: ['busybox-only'] };
     client.holdOperation('remote:tags');
-    const { dialog, input } = openDialog(client);
+    const { dialog, input } = await openDialog(client);
     type(input, 'alpine:');
     await waitFor(() => expect(client.callsTo('remote:tags')).toBe(1));
     type(input, 'busybox:');
@@ -120,7 +121,7 @@ describe('Pull dialog', () => {
         { os: 'linux', architecture: 'arm', variant: 'v7' },
       ],
     };
-    const { dialog, input } = openDialog(client);
+    const { dialog, input } = await openDialog(client);
     const platform = within(dialog).getByRole<HTMLSelectElement>('combobox', { name: 'Platform' });
     expect(platform.disabled).toBe(true);
     type(input, 'alpine:3.20');
@@ -149,7 +150,7 @@ describe('Pull dialog', () => {
 
   it('says in place when the registry does not know the image', async () => {
     const client = new FakeClient();
-    const { dialog, input } = openDialog(client);
+    const { dialog, input } = await openDialog(client);
     type(input, 'nosuch:1');
     await waitFor(() =>
       expect(within(dialog).getByTestId('pull-remote').textContent).toMatch(/not found.*MANIFEST_UNKNOWN/),

@@ -26,7 +26,8 @@ async function setup() {
   const [row] = await screen.findAllByTestId('image-row');
   fireEvent.contextMenu(row!);
   fireEvent.click(screen.getByRole('menuitem', { name: 'Push…' }));
-  const dialog = screen.getByTestId('push-dialog');
+  // The dialog's code loads on demand the first time it opens.
+  const dialog = await screen.findByTestId('push-dialog');
   const input = within(dialog).getByRole<HTMLInputElement>('combobox', { name: 'Destination' });
   return { client, web, dialog, input };
 }

@@ -123,6 +123,60 @@ function sharedPrefix(a: string, b: string): number {
   return i;
 }
 
+/**
+ * Rebuilds prefix-compressed paths. While paths are ASCII (UTF-16 units are bytes) each one is assembled in a
+ * byte buffer and decoded once, giving one flat string instead of a slice, a suffix and their concatenation
+ * (less garbage, and a flat string hashes and slices without flattening later).
+ */
+class PathDecoder {
+  private bytes = Buffer.allocUnsafe(4096);
+  private length = 0;
+  private ascii = true;
+  private previous = '';
+
+  constructor(private readonly buffer: Buffer) {}
+
+  next(shared: number, reader: ByteReader): string {
+    const suffixLength = reader.varint();
+    const start = reader.offset;
+    const end = start + suffixLength;
+    if (end > this.buffer.length) throw truncated();
+    reader.offset = end;
+    if (shared > this.previous.length) {
+      throw new BerthError('STORE_CORRUPT', 'layer index path shares more than the previous path');
+    }
+    let path: string;
+    if (this.ascii && isAscii(this.buffer, start, end)) {
+      const total = shared + suffixLength;
+      if (total > this.bytes.length) {
+        const grown = Buffer.allocUnsafe(Math.max(total, this.bytes.length * 2));
+        this.bytes.copy(grown, 0, 0, this.length);
+        this.bytes = grown;
+      }
+      this.buffer.copy(this.bytes, shared, start, end);
+      this.length = total;
+      path = this.bytes.toString('latin1', 0, total);
+    } else {
+      path = this.previous.slice(0, shared) + this.buffer.toString('utf8', start, end);
+      this.ascii = isAsciiText(path);
+      if (this.ascii) this.length = this.bytes.write(path, 0, 'latin1');
+      if (this.ascii && this.length < path.length) this.ascii = false;
+    }
+    this.previous = path;
+    return path;
+  }
+}
+
+function isAscii(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((buffer[i] as number) >= 0x80) return false;
+  return true;
+}
+
+function isAsciiText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 /** Encodes an index in the compact on-disk form described above. */
 export function encodeLayerIndex(index: LayerIndex): Buffer {
   const writer = new ByteWriter();
@@ -172,11 +226,10 @@ export function decodeLayerIndex(buffer: Buffer): LayerIndex {
   const count = reader.varint();
   if (count > buffer.length) throw truncated();
   const entries: LayerEntry[] = new Array<LayerEntry>(count);
-  let previous = '';
+  const paths = new PathDecoder(buffer);
   for (let i = 0; i < count; i++) {
     const shared = reader.varint();
-    const path = previous.slice(0, shared) + reader.text();
-    previous = path;
+    const path = paths.next(shared, reader);
     const type = typeCodes[reader.byte()];
     if (type === undefined) throw new BerthError('STORE_CORRUPT', 'layer index holds an unknown entry type');
     const flags = reader.byte();

@@ -1,15 +1,17 @@
 import { useEffect } from 'react';
 import { useAppStore } from '../state/app-store-provider';
 import type { View } from '../state/ui-slice';
-import { ActivityView } from '../views/activity-view';
-import { DiskUsageView } from '../views/disk-usage-view';
+import {
+  ActivityView,
+  DiskUsageView,
+  PruneView,
+  PullDialogHost,
+  RegistriesView,
+  SettingsView,
+} from '../lazy-views';
 import { ImagesView } from '../views/images-view';
-import { PruneView } from '../views/prune-view';
-import { PullDialogHost } from '../views/pull-dialog';
 import { PullDialogButton, PullsPanel, PullsPanelButton } from '../views/pulls-panel';
 import { PullsView } from '../views/pulls-view';
-import { RegistriesView } from '../views/registries-view';
-import { SettingsView } from '../views/settings-view';
 import { ErrorBoundary } from './error-boundary';
 import { Icon } from './icon';
 import { NavSidebar, viewEntries } from './nav-sidebar';

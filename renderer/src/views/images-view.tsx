@@ -3,12 +3,10 @@ import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { selectFiltersActive, selectVisibleImageCount } from '../state/image-selectors';
 import { noImageFilters, type ImageFilters } from '../state/ui-slice';
-import { ImageDetailsPanel } from './image-details';
+import { ImageDetailsPanel, LoadArchiveDialog, PushDialog, SaveArchiveDialog } from '../lazy-views';
 import { ImagesMenu } from './images-menu';
 import { ImagesTable } from './images-table';
 import { AddTagDialog, MoveTagDialog, RemoveImagesDialog } from './tag-dialogs';
-import { PushDialog } from './push-dialog';
-import { LoadArchiveDialog, SaveArchiveDialog } from './archive-dialogs';
 import { UntagZone } from './untag-zone';
 import { ExportDialog, ImportButton, ImportDialog, SquashDialog } from './rootfs-dialogs';
 

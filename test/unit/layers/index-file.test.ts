@@ -68,6 +68,57 @@ describe('layer index files', () => {
     expect(read.entries[123_456]).toEqual(entries[123_456]);
   });
 
+  it('rebuilds every path exactly when ASCII and non-ASCII names alternate and a path outgrows the buffer', () => {
+    const long = `deep/${'d'.repeat(5000)}`;
+    const paths = [
+      'a/ascii',
+      'a/asciï',
+      'a/asciï/ok',
+      'a/asciïz',
+      'a/b',
+      'a/b/😀',
+      'a/b/😀/x',
+      'a/b/c',
+      long,
+      `${long}/leaf`,
+      `${long}/lëaf`,
+      'z',
+    ];
+    const index: LayerIndex = {
+      diffId: `sha256:${'b'.repeat(64)}`,
+      compression: 'none',
+      compressedSize: 1,
+      uncompressedSize: 1,
+      entries: paths.map((path) => ({ path, type: 'file', size: 0, mode: 0o644, uid: 0, gid: 0, mtime: 0 })),
+      whiteouts: [],
+      opaqueDirs: [],
+      duplicates: [],
+      notices: [],
+      noticesOmitted: 0,
+    };
+    expect(decodeLayerIndex(encodeLayerIndex(index)).entries.map((e) => e.path)).toEqual(paths);
+  });
+
+  it('refuses a path that claims to share more than the previous path', () => {
+    const bytes = encodeLayerIndex({
+      diffId: `sha256:${'c'.repeat(64)}`,
+      compression: 'none',
+      compressedSize: 1,
+      uncompressedSize: 1,
+      entries: [{ path: 'ab', type: 'file', size: 0, mode: 0, uid: 0, gid: 0, mtime: 0 }],
+      whiteouts: [],
+      opaqueDirs: [],
+      duplicates: [],
+      notices: [],
+      noticesOmitted: 0,
+    });
+    // The first path's shared-prefix count sits right after the entry count (1); make it claim 5 units.
+    const at = bytes.indexOf(Buffer.from([1, 0, 2, 0x61, 0x62]));
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 1] = 5;
+    expect(() => decodeLayerIndex(bytes)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+  });
+
   it('refuses corrupt and truncated files with STORE_CORRUPT and missing ones with NOT_FOUND', async () => {
     const bytes = encodeLayerIndex(await indexEntries([{ path: 'a', content: 'x' }]));
     await writeFile(join(dir, 'cut.blix'), bytes.subarray(0, bytes.length - 5));
