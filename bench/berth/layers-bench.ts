@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readLayerIndex, writeLayerIndex } from '../../electron/core/layers/index-file';
+import { readLayerIndex, readLayerIndexBytes, writeLayerIndex } from '../../electron/core/layers/index-file';
 import { indexLayer } from '../../electron/core/layers/index-layer';
-import { MergedFilesystem, type LayerChanges } from '../../electron/core/layers/merged-filesystem';
+import { openLayerView } from '../../electron/core/layers/layer-view';
 import { searchLayers } from '../../electron/core/layers/search';
 
 async function time<T>(work: () => Promise<T>): Promise<{ ms: number; result: T }> {
@@ -35,21 +35,22 @@ async function index(out: string, pairs: string[]): Promise<object> {
 }
 
 /**
- * Opens the merged view of the top layer as the explorer does (ImageLayers.directory): reads the index files,
- * replays the layers, and lists the root directory from the per-directory listings.
+ * Opens the merged view of the top layer as the explorer does (ImageLayers.directory through openLayerView):
+ * the bottom layer straight from its index file, a deeper one by reading and replaying the index files; then
+ * lists the root directory.
  */
 async function open(dir: string, count: number): Promise<object> {
+  const file = (layer: number): string => join(dir, `${layer}.index`);
   const run = await time(async () => {
-    const fs = new MergedFilesystem();
-    let changes: LayerChanges | undefined;
-    for (let layer = 0; layer < count; layer++)
-      changes = fs.applyLayer(await readLayerIndex(join(dir, `${layer}.index`)));
-    if (changes === undefined) throw new Error('no layers to open');
-    const root = fs.directoryListings(changes).list('', 'merged');
+    const view = await openLayerView(
+      { load: (layer) => readLayerIndex(file(layer)), bottomIndexBytes: () => readLayerIndexBytes(file(0)) },
+      count - 1,
+    );
+    const root = view.listings.list('', 'merged');
     if (root === undefined) throw new Error('the merged view has no root directory');
     return root;
   });
-  return { ms: run.ms, rootChildren: run.result.children.length };
+  return { ms: run.ms, rootChildren: run.result.children.length, rootBytes: run.result.directory.size };
 }
 
 /** Searches a glob across every layer of an image. */

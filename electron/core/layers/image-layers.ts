@@ -17,17 +17,11 @@ import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import type { ImageStore } from '../store/image-store';
 import { copyFileFromLayer, extractFromLayer, extractMerged, previewFromLayer } from './extract';
-import { readLayerIndex, writeLayerIndex } from './index-file';
+import { readLayerIndex, readLayerIndexBytes, writeLayerIndex } from './index-file';
 import { indexLayer } from './index-layer';
 import { comparePaths, normalizeEntryPath, type LayerEntry, type LayerIndex } from './layer-entry';
-import {
-  MergedFilesystem,
-  type DirectoryListings,
-  type FileTreeNode,
-  type ListedNode,
-  type LayerChanges,
-  type LayerIndexSource,
-} from './merged-filesystem';
+import { type FileTreeNode, type ListedNode, type LayerIndexSource } from './merged-filesystem';
+import { openLayerView, type OpenedLayerView } from './layer-view';
 import { searchLayers } from './search';
 import { analyzeWaste } from './waste';
 
@@ -36,13 +30,6 @@ interface ImageLayerFacts {
   /** The layer blob digests in order: the cache key of the image's trees (siblings of one index differ here). */
   key: string;
   layers: ExplorerLayer[];
-}
-
-/** A built layer: the filesystem after it, what it changed, and both trees with their directories by path. */
-interface BuiltView {
-  fs: MergedFilesystem;
-  changes: LayerChanges;
-  listings: DirectoryListings;
 }
 
 const emptyIndex = (diffId: string): LayerIndex => ({
@@ -91,7 +78,7 @@ class RecentMap<K, V> {
 export class ImageLayers {
   private readonly indexing = new Map<string, Promise<LayerIndex>>();
   private readonly problems = new Map<string, { code: string; message: string }>();
-  private readonly views = new RecentMap<string, Promise<BuiltView>>(3);
+  private readonly views = new RecentMap<string, Promise<OpenedLayerView>>(3);
   private readonly comparisons = new RecentMap<string, Promise<Map<string, CompareNode>>>(2);
 
   constructor(private readonly store: ImageStore) {}
@@ -205,9 +192,9 @@ export class ImageLayers {
       const blob = this.layerAt(facts, layer);
       result = await extractFromLayer(() => this.store.openBlob(blob.digest), selected, destination);
     } else {
-      const built = await this.view(image, layer);
+      const { fs } = await (await this.view(image, layer)).replayed();
       const blobs = facts.layers.slice(0, layer + 1).map((l) => () => this.store.openBlob(l.digest));
-      result = await extractMerged(blobs, built.fs, selected, destination);
+      result = await extractMerged(blobs, fs, selected, destination);
     }
     return {
       destination,
@@ -285,8 +272,12 @@ export class ImageLayers {
     return pending;
   }
 
+  private indexFile(layer: ExplorerLayer): string {
+    return join(this.store.paths.layerIndexes, `${parseDigest(layer.digest).hex}.idx`);
+  }
+
   private async loadIndex(layer: ExplorerLayer): Promise<LayerIndex> {
-    const file = join(this.store.paths.layerIndexes, `${parseDigest(layer.digest).hex}.idx`);
+    const file = this.indexFile(layer);
     try {
       const index = await readLayerIndex(file);
       this.problems.delete(layer.digest);
@@ -323,20 +314,28 @@ export class ImageLayers {
     return emptyIndex(layer.diffId ?? '');
   }
 
-  /** Replays layers 0..`layer` once per (image, layer) and keeps the result for the next directory clicks. */
-  private async view(image: string, layer: number): Promise<BuiltView> {
+  /**
+   * Opens layer `layer`'s views once per (image, layer) and keeps them for the next directory clicks: the
+   * bottom layer straight from its index file, deeper ones by replaying (see {@link openLayerView}).
+   */
+  private async view(image: string, layer: number): Promise<OpenedLayerView> {
     const facts = await this.facts(image);
     this.layerAt(facts, layer);
+    const bottom = this.layerAt(facts, 0);
     const key = `${facts.key} ${layer}`;
     let building = this.views.get(key);
     if (!building) {
-      building = (async () => {
-        const fs = new MergedFilesystem();
-        let changes: LayerChanges | undefined;
-        for (let i = 0; i <= layer; i++) changes = fs.applyLayer(await this.index(this.layerAt(facts, i)));
-        const last = changes as LayerChanges;
-        return { fs, changes: last, listings: fs.directoryListings(last) };
-      })();
+      building = openLayerView(
+        {
+          load: (i) => this.index(this.layerAt(facts, i)),
+          bottomIndexBytes: async () => {
+            const bytes = await readLayerIndexBytes(this.indexFile(bottom));
+            this.problems.delete(bottom.digest);
+            return bytes;
+          },
+        },
+        layer,
+      );
       building.catch(() => undefined);
       this.views.set(key, building);
     }
@@ -346,8 +345,7 @@ export class ImageLayers {
   private async finalTree(image: string): Promise<FileTreeNode> {
     const facts = await this.facts(image);
     if (facts.layers.length === 0) return { ...emptyRoot };
-    const built = await this.view(image, facts.layers.length - 1);
-    const fs = built.fs;
+    const { fs } = await (await this.view(image, facts.layers.length - 1)).replayed();
     return fs.mergedTree();
   }
 
@@ -361,13 +359,12 @@ export class ImageLayers {
     const facts = await this.facts(image);
     const target = imagePath(path);
     if (view === 'layer') return { holder: this.layerAt(facts, layer), target };
-    const built = await this.view(image, layer);
-    const found = built.fs.lookup(target);
+    const { fs } = await (await this.view(image, layer)).replayed();
+    const found = fs.lookup(target);
     if (!found)
       throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not in the image after layer ${layer}`);
     // A hardlink to a file of a lower layer reads that file, as long as no later layer replaced it.
-    const linked =
-      found.entry?.type === 'hardlink' ? built.fs.lookup(found.entry.linkTarget ?? '') : undefined;
+    const linked = found.entry?.type === 'hardlink' ? fs.lookup(found.entry.linkTarget ?? '') : undefined;
     if (linked?.type === 'file' && linked.entry && linked.layer < found.layer) {
       return { holder: this.layerAt(facts, linked.layer), target: linked.entry.path };
     }

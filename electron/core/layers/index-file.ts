@@ -205,8 +205,12 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
   return Buffer.from(writer.result());
 }
 
-/** Decodes an index written by {@link encodeLayerIndex}; corrupt input is STORE_CORRUPT. */
-export function decodeLayerIndex(buffer: Buffer): LayerIndex {
+/** Checks magic and version, reads the header and the entry count; the reader is left at the first entry. */
+function readHeader(buffer: Buffer): {
+  reader: ByteReader;
+  header: Omit<LayerIndex, 'entries'>;
+  count: number;
+} {
   if (!buffer.subarray(0, magic.length).equals(magic)) {
     throw new BerthError('STORE_CORRUPT', 'not a Berth layer index file');
   }
@@ -225,6 +229,12 @@ export function decodeLayerIndex(buffer: Buffer): LayerIndex {
   }
   const count = reader.varint();
   if (count > buffer.length) throw truncated();
+  return { reader, header, count };
+}
+
+/** Decodes an index written by {@link encodeLayerIndex}; corrupt input is STORE_CORRUPT. */
+export function decodeLayerIndex(buffer: Buffer): LayerIndex {
+  const { reader, header, count } = readHeader(buffer);
   const entries: LayerEntry[] = new Array<LayerEntry>(count);
   const paths = new PathDecoder(buffer);
   for (let i = 0; i < count; i++) {
@@ -232,21 +242,168 @@ export function decodeLayerIndex(buffer: Buffer): LayerIndex {
     const path = paths.next(shared, reader);
     const type = typeCodes[reader.byte()];
     if (type === undefined) throw new BerthError('STORE_CORRUPT', 'layer index holds an unknown entry type');
-    const flags = reader.byte();
-    const entry: LayerEntry = {
-      path,
-      type,
-      mode: reader.varint(),
-      uid: reader.varint(),
-      gid: reader.varint(),
-      size: reader.varint(),
-      mtime: reader.varint(),
-    };
-    if ((flags & flagLink) !== 0) entry.linkTarget = reader.text();
-    if ((flags & flagHash) !== 0) entry.contentHash = reader.hex(32);
-    entries[i] = entry;
+    entries[i] = readEntryFields(reader, path, type);
   }
   return { ...header, entries };
+}
+
+/** Reads an entry's fields after its type byte: flags, numbers, link target and content hash. */
+function readEntryFields(reader: ByteReader, path: string, type: EntryType): LayerEntry {
+  const flags = reader.byte();
+  const entry: LayerEntry = {
+    path,
+    type,
+    mode: reader.varint(),
+    uid: reader.varint(),
+    gid: reader.varint(),
+    size: reader.varint(),
+    mtime: reader.varint(),
+  };
+  if ((flags & flagLink) !== 0) entry.linkTarget = reader.text();
+  if ((flags & flagHash) !== 0) entry.contentHash = reader.hex(32);
+  return entry;
+}
+
+/**
+ * An index file's entries as flat columns: no object and no string per entry, so a 200,000-entry layer decodes
+ * without garbage. Read one entry whole with {@link layerEntryAt}.
+ */
+export interface LayerIndexColumns {
+  header: Omit<LayerIndex, 'entries'>;
+  count: number;
+  /** Every path's UTF-8 bytes back to back: path `i` is `pathBytes[pathStarts[i], pathStarts[i + 1])`. */
+  pathBytes: Buffer;
+  pathStarts: Uint32Array;
+  /** How many leading bytes path `i` shares with path `i - 1`. */
+  sharedBytes: Uint32Array;
+  types: EntryType[];
+  /** Each entry's type as a position in `types`. */
+  typeCodes: Uint8Array;
+  sizes: Float64Array;
+  /** True when the paths strictly ascend byte by byte (code point order), as a binary search over them needs. */
+  ascending: boolean;
+  /** Where each entry's type byte lies in `buffer`, for {@link layerEntryAt}. */
+  fieldStarts: Uint32Array;
+  buffer: Buffer;
+}
+
+/** Bytes of the first `units` UTF-16 code units of a UTF-8 path; STORE_CORRUPT when that splits a character. */
+function bytesOfUnits(bytes: Buffer, start: number, end: number, units: number): number {
+  let at = start;
+  let seen = 0;
+  while (seen < units && at < end) {
+    const lead = bytes[at] as number;
+    const length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+    seen += length === 4 ? 2 : 1;
+    at += length;
+  }
+  if (seen < units) {
+    throw new BerthError('STORE_CORRUPT', 'layer index path shares more than the previous path');
+  }
+  if (seen > units || at > end) {
+    throw new BerthError('STORE_CORRUPT', 'layer index path shares part of a character');
+  }
+  return at - start;
+}
+
+/** Decodes an index written by {@link encodeLayerIndex} into columns; corrupt input is STORE_CORRUPT. */
+export function decodeLayerIndexColumns(buffer: Buffer): LayerIndexColumns {
+  const { reader, header, count } = readHeader(buffer);
+  const pathStarts = new Uint32Array(count + 1);
+  const sharedBytes = new Uint32Array(count);
+  const typeCodesOf = new Uint8Array(count);
+  const sizes = new Float64Array(count);
+  const fieldStarts = new Uint32Array(count);
+  let paths = Buffer.allocUnsafe(Math.max(4096, buffer.length * 2));
+  let length = 0;
+  let previousStart = 0;
+  let previousAscii = true;
+  let ascending = true;
+  for (let i = 0; i < count; i++) {
+    const sharedUnits = reader.varint();
+    const suffixLength = reader.varint();
+    const suffixStart = reader.offset;
+    const suffixEnd = suffixStart + suffixLength;
+    if (suffixEnd > buffer.length) throw truncated();
+    reader.offset = suffixEnd;
+    const previousLength = length - previousStart;
+    let shared = sharedUnits;
+    if (!previousAscii) shared = bytesOfUnits(paths, previousStart, length, sharedUnits);
+    else if (sharedUnits > previousLength) {
+      throw new BerthError('STORE_CORRUPT', 'layer index path shares more than the previous path');
+    }
+    const start = length;
+    const pathLength = shared + suffixLength;
+    if (start + pathLength > paths.length) {
+      if (start + pathLength > 0xffffffff) {
+        throw new BerthError('TOO_LARGE', 'layer index paths exceed 4 GiB once expanded');
+      }
+      const grown = Buffer.allocUnsafe(Math.min(0xffffffff, Math.max(paths.length * 2, start + pathLength)));
+      paths.copy(grown, 0, 0, length);
+      paths = grown;
+    }
+    for (let k = 0; k < shared; k++) paths[start + k] = paths[previousStart + k] as number;
+    let ascii: boolean = previousAscii || isAscii(paths, start, start + shared);
+    for (let k = 0; k < suffixLength; k++) {
+      const byte = buffer[suffixStart + k] as number;
+      if (byte >= 0x80) ascii = false;
+      paths[start + shared + k] = byte;
+    }
+    if (i > 0 && ascending) {
+      let k = shared;
+      while (k < previousLength && k < pathLength && paths[previousStart + k] === paths[start + k]) k++;
+      if (
+        k === pathLength ||
+        (k < previousLength && (paths[previousStart + k] as number) > (paths[start + k] as number))
+      )
+        ascending = false;
+    }
+    length = start + pathLength;
+    pathStarts[i] = start;
+    pathStarts[i + 1] = length;
+    sharedBytes[i] = shared;
+    previousStart = start;
+    previousAscii = ascii;
+    fieldStarts[i] = reader.offset;
+    const code = reader.byte();
+    if (code >= typeCodes.length) {
+      throw new BerthError('STORE_CORRUPT', 'layer index holds an unknown entry type');
+    }
+    typeCodesOf[i] = code;
+    const flags = reader.byte();
+    reader.varint();
+    reader.varint();
+    reader.varint();
+    sizes[i] = reader.varint();
+    reader.varint();
+    if ((flags & flagLink) !== 0) {
+      const linkLength = reader.varint();
+      reader.offset += linkLength;
+    }
+    if ((flags & flagHash) !== 0) reader.offset += 32;
+    if (reader.offset > buffer.length) throw truncated();
+  }
+  return {
+    header,
+    count,
+    pathBytes: paths.subarray(0, length),
+    pathStarts,
+    sharedBytes,
+    types: [...typeCodes],
+    typeCodes: typeCodesOf,
+    sizes,
+    ascending,
+    fieldStarts,
+    buffer,
+  };
+}
+
+/** Entry `i` of decoded columns as {@link decodeLayerIndex} would have returned it. */
+export function layerEntryAt(columns: LayerIndexColumns, i: number): LayerEntry {
+  const path = columns.pathBytes.toString('utf8', columns.pathStarts[i], columns.pathStarts[i + 1]);
+  const reader = new ByteReader(columns.buffer);
+  reader.offset = (columns.fieldStarts[i] as number) + 1;
+  return readEntryFields(reader, path, columns.types[columns.typeCodes[i] as number] as EntryType);
 }
 
 /** Writes an index file atomically (temp file, then rename). */
@@ -266,23 +423,23 @@ export async function writeLayerIndex(
   }
 }
 
-/** Reads an index file written by {@link writeLayerIndex}. */
-export async function readLayerIndex(file: string): Promise<LayerIndex> {
+/** The decoded bytes of an index file (gunzipped when the file is gzip'd); NOT_FOUND when it does not exist. */
+export async function readLayerIndexBytes(file: string): Promise<Buffer> {
   try {
-    let bytes = await readFile(file);
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-      bytes = await gunzip(bytes).catch((err: unknown) => {
-        throw new BerthError(
-          'STORE_CORRUPT',
-          `layer index file is not valid gzip: ${(err as Error).message}`,
-        );
-      });
-    }
-    return decodeLayerIndex(bytes);
+    const bytes = await readFile(file);
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+    return await gunzip(bytes).catch((err: unknown) => {
+      throw new BerthError('STORE_CORRUPT', `layer index file is not valid gzip: ${(err as Error).message}`);
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new BerthError('NOT_FOUND', `layer index ${file} does not exist`);
     }
     throw err;
   }
+}
+
+/** Reads an index file written by {@link writeLayerIndex}. */
+export async function readLayerIndex(file: string): Promise<LayerIndex> {
+  return decodeLayerIndex(await readLayerIndexBytes(file));
 }

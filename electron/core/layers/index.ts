@@ -8,8 +8,16 @@ export {
   type DecodedLayer,
 } from './layer-stream';
 export { defaultTarLimits, type TarLimits } from './tar-feed';
-export { encodeLayerIndex, decodeLayerIndex, readLayerIndex, writeLayerIndex } from './index-file';
+export {
+  encodeLayerIndex,
+  decodeLayerIndex,
+  readLayerIndex,
+  readLayerIndexBytes,
+  writeLayerIndex,
+} from './index-file';
 export * from './merged-filesystem';
+export * from './layer-view';
+export { BottomLayerListings } from './bottom-layer-listings';
 export * from './waste';
 export * from './search';
 export * from './extract';

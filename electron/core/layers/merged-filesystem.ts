@@ -132,6 +132,51 @@ function sameContent(
   }
 }
 
+/** How {@link resolveLinks} walks a tree: children by name, and the target of a node that is a symlink. */
+export interface LinkWalk<N> {
+  root: N;
+  /** The child named `name` of `dir`; undefined when `dir` is no directory or has no such child. */
+  child(dir: N, name: string): N | undefined;
+  /** A symlink's target as written; undefined for anything else. */
+  symlinkTarget(node: N): string | undefined;
+}
+
+/**
+ * Follows symlinks (absolute ones from the image root) the way a container would, bounded in hops; `escapes`
+ * says a `..` climbed above the root.
+ */
+export function resolveLinks<N>(path: string, walk: LinkWalk<N>): { node: N | undefined; escapes: boolean } {
+  const pending = path.split('/').reverse();
+  const resolved: N[] = [];
+  let node: N = walk.root;
+  let escapes = false;
+  let hops = 0;
+  for (let part = pending.pop(); part !== undefined; part = pending.pop()) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (resolved.length === 0) escapes = true;
+      resolved.pop();
+      node = resolved[resolved.length - 1] ?? walk.root;
+      continue;
+    }
+    const child = walk.child(node, part);
+    if (child === undefined) return { node: undefined, escapes };
+    const target = walk.symlinkTarget(child);
+    if (target !== undefined) {
+      if (++hops > maxSymlinkHops) return { node: undefined, escapes };
+      if (target.startsWith('/')) {
+        resolved.length = 0;
+        node = walk.root;
+      }
+      pending.push(...target.split('/').reverse());
+      continue;
+    }
+    resolved.push(child);
+    node = child;
+  }
+  return { node, escapes };
+}
+
 /**
  * The filesystem an image's layers build, kept as one path trie updated layer by layer. Memory follows the
  * number of paths alive at the current layer, never layers × files: apply layers one at a time (loading each
@@ -329,35 +374,11 @@ export class MergedFilesystem {
 
   /** Follows symlinks (absolute ones from the image root) the way a container would, bounded in hops. */
   private resolve(path: string): { node: FsNode | undefined; escapes: boolean } {
-    const pending = path.split('/').reverse();
-    const resolved: FsNode[] = [];
-    let node: FsNode = this.root;
-    let escapes = false;
-    let hops = 0;
-    for (let part = pending.pop(); part !== undefined; part = pending.pop()) {
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        if (resolved.length === 0) escapes = true;
-        resolved.pop();
-        node = resolved[resolved.length - 1] ?? this.root;
-        continue;
-      }
-      const child = node.children?.get(part);
-      if (!child) return { node: undefined, escapes };
-      if (child.entry?.type === 'symlink') {
-        if (++hops > maxSymlinkHops) return { node: undefined, escapes };
-        const target = child.entry.linkTarget ?? '';
-        if (target.startsWith('/')) {
-          resolved.length = 0;
-          node = this.root;
-        }
-        pending.push(...target.split('/').reverse());
-        continue;
-      }
-      resolved.push(child);
-      node = child;
-    }
-    return { node, escapes };
+    return resolveLinks(path, {
+      root: this.root,
+      child: (dir, name) => dir.children?.get(name),
+      symlinkTarget: (node) => (node.entry?.type === 'symlink' ? (node.entry.linkTarget ?? '') : undefined),
+    });
   }
 
   private linkFlags(path: string, node: FsNode): TreeFlag[] | undefined {
@@ -628,6 +649,12 @@ export interface DirectoryContents {
   children: ListedNode[];
 }
 
+/** Directory-at-a-time listings of a layer's two views, however they were built. */
+export interface ViewListings {
+  /** One directory of the layer-only view (`layer`) or of the filesystem after the layer (`merged`). */
+  list(path: string, view: 'layer' | 'merged'): DirectoryContents | undefined;
+}
+
 interface FilesystemAccess {
   find(path: string): FsNode | undefined;
   treeNode(path: string, name: string, node: FsNode, status: ChangeStatus): FileTreeNode;
@@ -665,7 +692,7 @@ function depthOf(path: string): number {
 }
 
 /** See {@link MergedFilesystem.directoryListings}. */
-export class DirectoryListings {
+export class DirectoryListings implements ViewListings {
   /** Roll-ups by directory path (a removed directory's under its own path: nothing present shares it). */
   private readonly rollups = new Map<string, Rollup>();
   private readonly ghostKids = new Map<string, RemovedPath[]>();
