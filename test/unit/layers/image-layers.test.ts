@@ -138,6 +138,53 @@ describe('ImageLayers', () => {
     expect(etc.directory.changes).toEqual({ added: 0, modified: 1, removed: 1 });
   });
 
+  it('lists the bottom layer from its index file exactly as the replay did before the file existed', async () => {
+    const image = buildImage({
+      layers: [
+        {
+          entries: [
+            { path: 'etc/', type: 'dir' },
+            { path: 'etc/os-release', content: 'NAME=Bottom\n' },
+            { path: 'usr/bin/sh', size: 50 },
+            { path: 'usr/bin/ash', type: 'hardlink', linkname: 'usr/bin/sh' },
+            { path: 'usr/lib/sh', type: 'symlink', linkname: '../bin/sh' },
+            { path: 'opt', type: 'opaque' },
+            { path: 'gone', type: 'whiteout' },
+          ],
+        },
+      ],
+    });
+    await seed(image, 'test/bottom:1');
+    const file = join(store.paths.layerIndexes, `${image.layers[0]!.digest.slice(7)}.idx`);
+    await rm(file, { force: true });
+    const walk = async (explorer: ImageLayers): Promise<unknown[]> => {
+      const seen: unknown[] = [];
+      const pending = [''];
+      for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+        for (const view of ['merged', 'layer'] as const) {
+          const listing = await explorer.directory('test/bottom:1', 0, view, path);
+          seen.push(listing);
+          if (view === 'merged')
+            for (const entry of listing.entries) if (entry.type === 'dir') pending.push(entry.path);
+        }
+      }
+      return seen;
+    };
+    // No index file yet: the view is replayed from the index built from the blob, which is saved.
+    const replayed = await walk(new ImageLayers(store));
+    expect(await readdir(store.paths.layerIndexes)).toContain(`${image.layers[0]!.digest.slice(7)}.idx`);
+    const fromFile = new ImageLayers(store);
+    expect(await walk(fromFile)).toEqual(replayed);
+    expect(replayed.length).toBe(10);
+    const preview = await fromFile.preview('test/bottom:1', 0, 'merged', 'usr/bin/ash');
+    expect(preview).toMatchObject({ path: 'usr/bin/ash', layer: 0, size: 50 });
+
+    await writeFile(file, 'not a layer index');
+    const broken = new ImageLayers(store);
+    expect((await broken.directory('test/bottom:1', 0, 'merged', '')).entries).toEqual([]);
+    expect((await broken.list('test/bottom:1'))[0]?.problem?.code).toBe('STORE_CORRUPT');
+  });
+
   it('flags a corrupt layer and still shows the others', async () => {
     const broken = buildImage({
       layers: [{ entries: [{ path: 'ok', content: 'fine\n' }] }, { entries: [{ path: 'lost', size: 10 }] }],
