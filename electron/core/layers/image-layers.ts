@@ -17,7 +17,7 @@ import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import type { ImageStore } from '../store/image-store';
 import { copyFileFromLayer, extractFromLayer, extractMerged, previewFromLayer } from './extract';
-import { readLayerIndex, readLayerIndexBytes, writeLayerIndex } from './index-file';
+import { layerIndexEntryCount, readLayerIndex, readLayerIndexBytes, writeLayerIndex } from './index-file';
 import { indexLayer } from './index-layer';
 import { comparePaths, normalizeEntryPath, type LayerEntry, type LayerIndex } from './layer-entry';
 import { type FileTreeNode, type ListedNode, type LayerIndexSource } from './merged-filesystem';
@@ -88,11 +88,27 @@ export class ImageLayers {
     const facts = await this.facts(image);
     const result: ExplorerLayer[] = [];
     for (const layer of facts.layers) {
-      const index = await this.index(layer);
+      const entryCount = await this.entryCount(layer);
       const problem = this.problems.get(layer.digest);
-      result.push(problem ? { ...layer, problem } : { ...layer, entryCount: index.entries.length });
+      result.push(problem ? { ...layer, problem } : { ...layer, entryCount });
     }
     return result;
+  }
+
+  /**
+   * A layer's entry count from its index file's header, without decoding the entries (the explorer asks for
+   * the list before the first listing); a missing or unreadable file, or a layer already flagged, goes through
+   * {@link index}, which indexes the blob or records the problem.
+   */
+  private async entryCount(layer: ExplorerLayer): Promise<number> {
+    if (!this.problems.has(layer.digest)) {
+      const count = await readLayerIndexBytes(this.indexFile(layer)).then(
+        layerIndexEntryCount,
+        () => undefined,
+      );
+      if (count !== undefined) return count;
+    }
+    return (await this.index(layer)).entries.length;
   }
 
   /** One directory of layer `layer`'s layer-only or merged tree, with roll-ups; NOT_FOUND for a missing path. */

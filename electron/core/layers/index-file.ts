@@ -232,6 +232,11 @@ function readHeader(buffer: Buffer): {
   return { reader, header, count };
 }
 
+/** The entry count an index file's header announces (magic, version and header checked, entries not read). */
+export function layerIndexEntryCount(buffer: Buffer): number {
+  return readHeader(buffer).count;
+}
+
 /** Decodes an index written by {@link encodeLayerIndex}; corrupt input is STORE_CORRUPT. */
 export function decodeLayerIndex(buffer: Buffer): LayerIndex {
   const { reader, header, count } = readHeader(buffer);

@@ -174,6 +174,8 @@ describe('ImageLayers', () => {
     const replayed = await walk(new ImageLayers(store));
     expect(await readdir(store.paths.layerIndexes)).toContain(`${image.layers[0]!.digest.slice(7)}.idx`);
     const fromFile = new ImageLayers(store);
+    // The count comes from the index file's header; the replay above decoded all five entries.
+    expect((await fromFile.list('test/bottom:1'))[0]?.entryCount).toBe(5);
     expect(await walk(fromFile)).toEqual(replayed);
     expect(replayed.length).toBe(10);
     const preview = await fromFile.preview('test/bottom:1', 0, 'merged', 'usr/bin/ash');
