@@ -103,8 +103,14 @@ export class BlobWriter {
     });
   }
 
-  /** Verifies digest and size, fsyncs and renames the blob into `blobs/`. A mismatch deletes the partial. */
-  async commit(): Promise<{ digest: string; size: number }> {
+  /**
+   * Verifies digest and size, fsyncs and renames the blob into `blobs/`. A mismatch deletes the partial.
+   * `beforePublish` runs after the bytes are verified and before the rename; if it throws (a layer whose
+   * DiffID is wrong), the partial is deleted and the blob never appears in `blobs/`.
+   */
+  async commit(
+    options: { beforePublish?: () => Promise<void> } = {},
+  ): Promise<{ digest: string; size: number }> {
     if (this.done) throw new BerthError('INTERNAL', 'the blob writer already finished');
     this.done = true;
     try {
@@ -140,6 +146,14 @@ export class BlobWriter {
             actual,
           },
         );
+      }
+      if (options.beforePublish) {
+        try {
+          await options.beforePublish();
+        } catch (err) {
+          await rm(this.partial, { force: true });
+          throw err;
+        }
       }
       const target = blobFile(this.paths, this.expected.digest);
       await mkdir(dirname(target), { recursive: true });
