@@ -3,7 +3,7 @@ import { indexLayer } from '../layers/index-layer';
 import type { LayerIndex } from '../layers/layer-entry';
 
 /** Bytes held between the download and the indexer before the download waits (each side of the pass-through). */
-const teeBufferBytes = 4 * 1024 * 1024;
+const teeBufferBytes = 1024 * 1024;
 
 /**
  * Feeds a layer's bytes to `indexLayer` while they download, so inflating, the DiffID and the file index
