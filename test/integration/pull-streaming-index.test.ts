@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readLayerIndex } from '../../electron/core/layers/index-file';
 import { indexLayer } from '../../electron/core/layers/index-layer';
@@ -15,6 +16,7 @@ import { BerthError } from '../../shared/error';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import {
   buildImage,
+  deterministicBytes,
   pushBlob,
   pushImage,
   pushManifest,
@@ -262,8 +264,40 @@ describe('the layer index is built while a layer downloads', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('refuses a large layer that is not valid gzip, though its digest matches, without hanging or storing it', async () => {
+    const bytes = Buffer.concat([
+      gzipSync(Buffer.alloc(0)).subarray(0, 10),
+      deterministicBytes(6 * mib, 'not-deflate'),
+    ]);
+    const digest = sha256Digest(bytes);
+    const base = buildImage({ layers: [{ entries: [{ path: 'x', content: 'x' }] }] });
+    const config = Buffer.from(JSON.stringify(base.configJson));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: base.mediaType,
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha256Digest(config),
+          size: config.length,
+        },
+        layers: [{ mediaType: only(base).mediaType, digest, size: bytes.length }],
+      }),
+    );
+    await pushBlob(registry, 'berth/not-gzip', sha256Digest(config), config);
+    await pushBlob(registry, 'berth/not-gzip', digest, bytes);
+    await pushManifest(registry, 'berth/not-gzip', '1', base.mediaType, manifest);
+    const { store, puller, root } = await setup();
+    const before = await storeState(root);
+    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/not-gzip:1` }));
+    expect(err.code).toBe('ARCHIVE_INVALID');
+    expect(await store.hasBlob(digest)).toBe(false);
+    expect(await storeState(root)).toEqual(before);
+    expect(unhandled).toEqual([]);
+  });
+
   it('reports a corrupted download as a blob digest mismatch even though the indexer fails on it first', async () => {
-    const image = await pushed('flipped', 1 * mib);
+    const image = await pushed('flipped', 6 * mib);
     const layer = only(image);
     proxy.add({
       method: 'GET',

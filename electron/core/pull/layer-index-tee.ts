@@ -28,8 +28,10 @@ export class LayerIndexTee {
 
   /** Hands one downloaded chunk to the indexer; resolves once the buffer has room again. */
   async push(chunk: Buffer): Promise<void> {
-    if (this.stopped) return;
-    if (this.pass.write(chunk)) return;
+    // The indexer's reader destroys the stream as it fails, a moment before `result` rejects: a destroyed
+    // stream will never drain, so waiting on it would stall the download.
+    if (this.stopped || this.pass.destroyed) return;
+    if (this.pass.write(chunk) || this.pass.destroyed) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         this.pass.off('drain', done);
@@ -43,7 +45,7 @@ export class LayerIndexTee {
 
   /** Tells the indexer the layer is complete. */
   end(): void {
-    if (!this.stopped) this.pass.end();
+    if (!this.stopped && !this.pass.destroyed) this.pass.end();
   }
 
   /** Stops indexing (the stream broke or the pull failed) and waits until the indexer has let go. */
