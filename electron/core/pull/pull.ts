@@ -5,6 +5,7 @@ import { formatReference, repositoryOf } from '../../../shared/reference';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { indexLayer } from '../layers/index-layer';
+import type { LayerIndex } from '../layers/layer-entry';
 import { writeLayerIndex } from '../layers/index-file';
 import { parseDigest } from '../../../shared/digest';
 import type { RegistriesConf } from '../reference/registries-conf';
@@ -24,6 +25,7 @@ import {
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
 import type { ImageStore } from '../store/image-store';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
+import { LayerIndexTee } from './layer-index-tee';
 import { PullTracker } from './progress';
 
 /** When a pull goes to the network: `missing` (only if no local image has the name), `always`, or `newer`. */
@@ -419,8 +421,10 @@ export class Puller {
 
   /**
    * Streams a layer into the ingest area, resuming from the partial file's length with Range after a
-   * broken or short stream (a server that ignores Range gets a clean restart), then verifies digest and
-   * size (BlobWriter.commit) and the diff ID from the stored bytes. Returns the uncompressed size.
+   * broken or short stream (a server that ignores Range gets a clean restart), and verifies digest and size
+   * (BlobWriter.commit). A stream that runs from byte 0 without a break is tee'd into the indexer as it
+   * arrives, so the diff ID is checked and the file index built before the blob is committed; after a
+   * break the tee is dropped and the committed blob is indexed from disk. Returns the uncompressed size.
    */
   private async download(
     located: Located,
@@ -432,6 +436,8 @@ export class Puller {
     const { store } = this.options;
     const expected = { digest: layer.digest, size: layer.size };
     let writer = await store.ingest(expected);
+    let tee: LayerIndexTee | undefined;
+    let index: LayerIndex | undefined;
     try {
       if (!writer.exists) {
         let failures = 0;
@@ -449,6 +455,7 @@ export class Puller {
             writer = await store.ingest(expected);
             tracker.layerBytes(layer.digest, 0);
           }
+          if (writer.offset === 0) tee = new LayerIndexTee(diffId);
           tracker.layerStatus(layer.digest, 'downloading');
           let broken: unknown;
           try {
@@ -456,6 +463,7 @@ export class Puller {
               await writer.write(chunk).catch((err: unknown) => {
                 throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
               });
+              if (tee) await tee.push(chunk);
               tracker.layerBytes(layer.digest, writer.offset);
             }
           } catch (err) {
@@ -465,6 +473,8 @@ export class Puller {
             broken = err;
           }
           if (writer.offset >= layer.size && broken === undefined) break;
+          await tee?.abandon();
+          tee = undefined;
           failures++;
           if (failures >= this.policy.attempts) {
             throw new BerthError(
@@ -483,32 +493,50 @@ export class Puller {
         }
         tracker.layerStatus(layer.digest, 'verifying');
       }
-      await writer.commit();
+      const streamed = tee;
+      tee?.end();
+      await writer.commit(
+        streamed
+          ? {
+              beforePublish: async () => {
+                index = await streamed.result.catch((err: unknown) => {
+                  throw diffIdRefusal(err, layer.digest, diffId);
+                });
+              },
+            }
+          : {},
+      );
     } catch (err) {
+      await tee?.abandon();
       await writer.abort({ keep: true });
       throw err;
     }
-    tracker.layerStatus(layer.digest, 'indexing');
-    // One pass over the verified blob checks the diff ID and builds the layer explorer's file index.
-    let index: Awaited<ReturnType<typeof indexLayer>>;
-    try {
-      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: diffId });
-    } catch (err) {
-      if (err instanceof BerthError && err.code === 'DIGEST_MISMATCH') {
-        throw new BerthError(
-          'DIGEST_MISMATCH',
-          `layer ${layer.digest} unpacks to ${String(err.detail?.actual)}, but the image config lists ${diffId}; the image is refused`,
-          { digest: layer.digest, expected: diffId, actual: err.detail?.actual },
-        );
-      }
-      throw err;
+    if (index === undefined) {
+      tracker.layerStatus(layer.digest, 'indexing');
+      // The blob was resumed or already complete: one pass over the verified bytes checks the diff ID and indexes.
+      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: diffId }).catch(
+        (err: unknown) => {
+          throw diffIdRefusal(err, layer.digest, diffId);
+        },
+      );
     }
     const { hex } = parseDigest(layer.digest);
     await mkdir(store.paths.layerIndexes, { recursive: true });
     await writeLayerIndex(join(store.paths.layerIndexes, `${hex}.idx`), index);
-    const decoded = index;
-    return decoded.uncompressedSize;
+    return index.uncompressedSize;
   }
+}
+
+/** Names the layer and the config's DiffID when the indexer found another DiffID; other errors pass as they are. */
+function diffIdRefusal(err: unknown, digest: string, diffId: string): unknown {
+  if (err instanceof BerthError && err.code === 'DIGEST_MISMATCH') {
+    return new BerthError(
+      'DIGEST_MISMATCH',
+      `layer ${digest} unpacks to ${String(err.detail?.actual)}, but the image config lists ${diffId}; the image is refused`,
+      { digest, expected: diffId, actual: err.detail?.actual },
+    );
+  }
+  return err;
 }
 
 async function needsRepull(store: ImageStore, imageId: string): Promise<boolean> {

@@ -125,6 +125,48 @@ describe('ingest', () => {
     await again.commit();
   });
 
+  it('keeps a blob out of blobs/ when the check before publishing refuses it, and deletes the partial', async () => {
+    const bytes = deterministicBytes(50_000, 4);
+    const digest = digestOf(bytes);
+    const writer = await store.ingest({ digest, size: bytes.length });
+    await writer.write(bytes);
+    const refusal = new Error('wrong DiffID');
+    let checked = false;
+    const err = await writer
+      .commit({
+        beforePublish: async () => {
+          checked = true;
+          expect(await store.hasBlob(digest)).toBe(false);
+          throw refusal;
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(checked).toBe(true);
+    expect(err).toBe(refusal);
+    expect(await store.hasBlob(digest)).toBe(false);
+    expect(await readdir(store.paths.ingest)).toEqual([]);
+    const accepted = await store.ingest({ digest, size: bytes.length });
+    expect(accepted.offset).toBe(0);
+    await accepted.write(bytes);
+    await accepted.commit({ beforePublish: () => Promise.resolve() });
+    expect(await store.readBlob(digest)).toEqual(bytes);
+  });
+
+  it('writes, aborts, resumes and commits a blob larger than the background sync interval', async () => {
+    const bytes = deterministicBytes(80 * 1024 * 1024, 5);
+    const digest = digestOf(bytes);
+    const chunk = 1024 * 1024;
+    const first = await store.ingest({ digest, size: bytes.length });
+    for (let at = 0; at < 50 * chunk; at += chunk) await first.write(bytes.subarray(at, at + chunk));
+    await first.abort();
+    const second = await store.ingest({ digest, size: bytes.length });
+    expect(second.offset).toBe(50 * chunk);
+    for (let at = second.offset; at < bytes.length; at += chunk)
+      await second.write(bytes.subarray(at, at + chunk));
+    expect(await second.commit()).toEqual({ digest, size: bytes.length });
+    expect(digestOf(await store.readBlob(digest))).toBe(digest);
+  });
+
   it('refuses to commit an image whose blobs are missing', async () => {
     const image = smallImage('a');
     await store.putBlob(image.manifest);

@@ -1,0 +1,316 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readLayerIndex } from '../../electron/core/layers/index-file';
+import { indexLayer } from '../../electron/core/layers/index-layer';
+import type { LayerIndex } from '../../electron/core/layers/layer-entry';
+import { storeCredentials } from '../../electron/core/reference/credentials';
+import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
+import { RegistryPool } from '../../electron/core/registry/connect';
+import { Puller } from '../../electron/core/pull/pull';
+import { ImageStore } from '../../electron/core/store/image-store';
+import { BerthError } from '../../shared/error';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import {
+  buildImage,
+  deterministicBytes,
+  pushBlob,
+  pushImage,
+  pushManifest,
+  sha256Digest,
+  type FixtureImage,
+} from '../support/fixture.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+const mib = 1024 * 1024;
+type Layer = FixtureImage['layers'][number];
+
+let scratch: string;
+let registry: TestRegistry;
+let proxy: FaultProxy;
+const pools: RegistryPool[] = [];
+let count = 0;
+let unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+
+/** A fresh store with a Puller that reaches the registry through the fault proxy. */
+async function setup(): Promise<{ store: ImageStore; puller: Puller; root: string }> {
+  const root = join(scratch, `store-${count++}`);
+  const auth = join(scratch, `auth-${count++}.json`);
+  await storeCredentials(
+    proxy.host,
+    { username: registry.username ?? '', password: registry.password ?? '' },
+    { read: [auth], write: auth },
+  );
+  const conf = emptyRegistriesConf();
+  const pool = new RegistryPool({
+    conf,
+    certsDirs: [],
+    auth: { read: [auth], write: auth },
+    client: { retry: { baseDelayMs: 1, maxDelayMs: 5 }, bodyTimeoutMs: 5_000 },
+  });
+  pools.push(pool);
+  const store = await ImageStore.open(root);
+  const puller = new Puller({
+    store,
+    registries: pool,
+    conf,
+    hostPlatform: { os: 'linux', architecture: 'amd64' },
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+  return { store, puller, root };
+}
+
+async function failure(promise: Promise<unknown>): Promise<BerthError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BerthError) return err;
+    throw err;
+  }
+  throw new Error('expected the pull to fail');
+}
+
+/** index.json, every blob name and every layer index file, so a test can show a failed pull changed nothing. */
+async function storeState(root: string): Promise<{ index: string; blobs: string[]; layerIndexes: string[] }> {
+  const blobs: string[] = [];
+  for (const algorithm of await readdir(join(root, 'blobs')).catch(() => [] as string[]))
+    for (const hex of await readdir(join(root, 'blobs', algorithm))) blobs.push(`${algorithm}:${hex}`);
+  const layerIndexes = await readdir(join(root, '.berth', 'layer-indexes')).catch(() => [] as string[]);
+  return { index: await readFile(join(root, 'index.json'), 'utf8'), blobs: blobs.sort(), layerIndexes };
+}
+
+async function storedIndex(store: ImageStore, layer: Layer): Promise<LayerIndex> {
+  return readLayerIndex(join(store.paths.layerIndexes, `${layer.digest.slice('sha256:'.length)}.idx`));
+}
+
+/** The layer's index as `indexLayer` builds it from the fixture's own blob bytes: what a pull must store. */
+async function expectedIndex(layer: Layer): Promise<LayerIndex> {
+  return indexLayer(Readable.from([layer.bytes]), { expectedDiffId: layer.diffId });
+}
+
+/** Calls of `store.openBlob` for these layers (the re-read after commit that the streamed index avoids). */
+function countOpens(store: ImageStore, layers: Layer[]): () => number {
+  const spy = vi.spyOn(store, 'openBlob');
+  const digests = new Set(layers.map((l) => l.digest));
+  return () => spy.mock.calls.filter(([digest]) => digests.has(digest)).length;
+}
+
+/** A multi-file layer (so the index has content hashes to get wrong), pushed as `berth/<repo>:1`. */
+async function pushed(repo: string, bytes: number): Promise<FixtureImage> {
+  const files = 8;
+  const image = buildImage({
+    layers: [
+      {
+        entries: [
+          { path: 'etc/', type: 'dir' },
+          ...Array.from({ length: files }, (_, i) => ({ path: `etc/${repo}-${i}.bin`, size: bytes / files })),
+          { path: 'etc/link', type: 'symlink', linkname: `${repo}-0.bin` },
+        ],
+        gzipLevel: 1,
+      },
+    ],
+  });
+  await pushImage(registry, `berth/${repo}`, '1', image);
+  return image;
+}
+
+const only = (image: FixtureImage): Layer => image.layers[0] as Layer;
+const blobPath = (repo: string, digest: string): string => `/v2/berth/${repo}/blobs/${digest}`;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'berth-pull-stream-'));
+  registry = await startRegistry({ auth: 'htpasswd' });
+  proxy = await startFaultProxy(registry.url);
+});
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+  await proxy?.stop();
+  await registry?.stop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  unhandled = [];
+  process.on('unhandledRejection', onUnhandled);
+  proxy.clear();
+});
+
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+  vi.restoreAllMocks();
+});
+
+describe('the layer index is built while a layer downloads', () => {
+  it('indexes an unbroken download as it streams, without reading the committed blob back', async () => {
+    const image = buildImage({
+      layers: [0, 1, 2].map((i) => ({
+        entries: [
+          { path: `l${i}/`, type: 'dir' as const },
+          { path: `l${i}/a.bin`, size: 300_000 + i },
+          { path: `l${i}/b.txt`, content: `layer ${i}\n` },
+        ],
+        gzipLevel: 1,
+      })),
+    });
+    await pushImage(registry, 'berth/streamed', '1', image);
+    const { store, puller } = await setup();
+    const opens = countOpens(store, image.layers);
+    const outcome = await puller.pull({ reference: `${proxy.host}/berth/streamed:1` });
+    expect(outcome.imageId).toBe(image.configDigest);
+    expect(opens()).toBe(0);
+    for (const layer of image.layers) {
+      expect(await store.hasBlob(layer.digest)).toBe(true);
+      expect(await storedIndex(store, layer)).toEqual(await expectedIndex(layer));
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('gives a layer resumed mid-stream with Range a correct index, read from the committed blob', async () => {
+    const image = await pushed('resumed', 2 * mib);
+    const layer = only(image);
+    proxy.add({
+      method: 'GET',
+      path: blobPath('resumed', layer.digest),
+      fault: { kind: 'reset', afterBytes: Math.floor(layer.size / 2) },
+    });
+    const { store, puller } = await setup();
+    const opens = countOpens(store, [layer]);
+    await puller.pull({ reference: `${proxy.host}/berth/resumed:1` });
+    const ranges = proxy
+      .requests()
+      .filter((r) => r.url.endsWith(layer.digest))
+      .map((r) => r.range);
+    expect(ranges).toHaveLength(2);
+    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(opens()).toBe(1);
+    expect(await storedIndex(store, layer)).toEqual(await expectedIndex(layer));
+    expect(unhandled).toEqual([]);
+  });
+
+  it('cancels mid-stream leaving nothing, then a pull that resumes from the partial file indexes it correctly', async () => {
+    const image = await pushed('cancelled', 2 * mib);
+    const layer = only(image);
+    const stallAt = 400_000;
+    proxy.add({
+      method: 'GET',
+      path: blobPath('cancelled', layer.digest),
+      fault: { kind: 'stall', afterBytes: stallAt },
+    });
+    const { store, puller, root } = await setup();
+    const before = await storeState(root);
+    const controller = new AbortController();
+    const err = await failure(
+      puller.pull({
+        reference: `${proxy.host}/berth/cancelled:1`,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if ((p.layers[0]?.done ?? 0) >= stallAt) controller.abort();
+        },
+      }),
+    );
+    expect(err.code).toBe('CANCELLED');
+    expect(await storeState(root)).toEqual(before);
+
+    await puller.pull({ reference: `${proxy.host}/berth/cancelled:1` });
+    const ranges = proxy
+      .requests()
+      .filter((r) => r.url.endsWith(layer.digest))
+      .map((r) => r.range);
+    expect(ranges).toEqual([undefined, `bytes=${stallAt}-`]);
+    expect(await storedIndex(store, layer)).toEqual(await expectedIndex(layer));
+    expect(unhandled).toEqual([]);
+  });
+
+  it('refuses a layer whose DiffID differs from the config before committing it: blobs/ and index.json unchanged', async () => {
+    const real = buildImage({
+      layers: [{ entries: [{ path: 'real.bin', size: 600_000 }], gzipLevel: 1 }],
+    });
+    const other = buildImage({ layers: [{ entries: [{ path: 'other', content: 'not this one\n' }] }] });
+    const config = Buffer.from(
+      JSON.stringify({ ...real.configJson, rootfs: { type: 'layers', diff_ids: [only(other).diffId] } }),
+    );
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: real.mediaType,
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha256Digest(config),
+          size: config.length,
+        },
+        layers: [{ mediaType: only(real).mediaType, digest: only(real).digest, size: only(real).size }],
+      }),
+    );
+    await pushBlob(registry, 'berth/wrong-diffid', sha256Digest(config), config);
+    await pushBlob(registry, 'berth/wrong-diffid', only(real).digest, only(real).bytes);
+    await pushManifest(registry, 'berth/wrong-diffid', '1', real.mediaType, manifest);
+    const { store, puller, root } = await setup();
+    const before = await storeState(root);
+    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/wrong-diffid:1` }));
+    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect(err.message).toBe(
+      `layer ${only(real).digest} unpacks to ${only(real).diffId}, but the image config lists ${only(other).diffId}; the image is refused`,
+    );
+    expect(await store.hasBlob(only(real).digest)).toBe(false);
+    expect(await storeState(root)).toEqual(before);
+    expect(await readdir(store.paths.ingest).catch(() => [] as string[])).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('refuses a large layer that is not valid gzip, though its digest matches, without hanging or storing it', async () => {
+    const bytes = Buffer.concat([
+      gzipSync(Buffer.alloc(0)).subarray(0, 10),
+      deterministicBytes(6 * mib, 'not-deflate'),
+    ]);
+    const digest = sha256Digest(bytes);
+    const base = buildImage({ layers: [{ entries: [{ path: 'x', content: 'x' }] }] });
+    const config = Buffer.from(JSON.stringify(base.configJson));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: base.mediaType,
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: sha256Digest(config),
+          size: config.length,
+        },
+        layers: [{ mediaType: only(base).mediaType, digest, size: bytes.length }],
+      }),
+    );
+    await pushBlob(registry, 'berth/not-gzip', sha256Digest(config), config);
+    await pushBlob(registry, 'berth/not-gzip', digest, bytes);
+    await pushManifest(registry, 'berth/not-gzip', '1', base.mediaType, manifest);
+    const { store, puller, root } = await setup();
+    const before = await storeState(root);
+    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/not-gzip:1` }));
+    expect(err.code).toBe('ARCHIVE_INVALID');
+    expect(await store.hasBlob(digest)).toBe(false);
+    expect(await storeState(root)).toEqual(before);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('reports a corrupted download as a blob digest mismatch even though the indexer fails on it first', async () => {
+    const image = await pushed('flipped', 6 * mib);
+    const layer = only(image);
+    proxy.add({
+      method: 'GET',
+      path: blobPath('flipped', layer.digest),
+      fault: { kind: 'flip', offset: 20 },
+    });
+    const { store, puller, root } = await setup();
+    const before = await storeState(root);
+    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/flipped:1` }));
+    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect(err.message).toContain(`expected ${layer.digest}`);
+    expect(await storeState(root)).toEqual(before);
+    expect(await store.hasBlob(layer.digest)).toBe(false);
+    expect(unhandled).toEqual([]);
+  });
+});
