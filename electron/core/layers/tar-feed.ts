@@ -314,6 +314,29 @@ function base256(block: Buffer, off: number, size: number): number {
   return value;
 }
 
+/** A 4-byte-aligned copy of the header being summed, read a word at a time. */
+const sumScratch = new Uint32Array(128);
+const sumScratchBytes = Buffer.from(sumScratch.buffer);
+
+/**
+ * The ustar checksum of the 512-byte header at `off`: the byte sum with the checksum field counted as spaces.
+ * Adds two bytes per 16-bit lane of each 32-bit word (at most 128 × 510 per lane, so lanes never carry), four
+ * times fewer steps than a byte loop; this runs once per entry.
+ */
+function headerSum(block: Buffer, off: number): number {
+  block.copy(sumScratchBytes, 0, off, off + 512);
+  let lanes = 0;
+  for (let i = 0; i < 37; i++) {
+    const word = sumScratch[i]!;
+    lanes = (lanes + (word & 0x00ff00ff) + ((word >>> 8) & 0x00ff00ff)) | 0;
+  }
+  for (let i = 39; i < 128; i++) {
+    const word = sumScratch[i]!;
+    lanes = (lanes + (word & 0x00ff00ff) + ((word >>> 8) & 0x00ff00ff)) | 0;
+  }
+  return 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
+}
+
 const ustarMagic = Buffer.from('ustar\u000000', 'latin1');
 
 /** Applies PAX records (`<length> <key>=<value>\n`) to `into`; path and linkpath must hold no NUL. */
@@ -523,9 +546,7 @@ export class TarHeaderFeed {
   }
 
   private header(block: Buffer, off: number): void {
-    let sum = 8 * 0x20;
-    for (let i = off; i < off + 148; i++) sum += block[i]!;
-    for (let i = off + 156; i < off + 512; i++) sum += block[i]!;
+    const sum = headerSum(block, off);
     const checksum = fieldNumber(block, off + 148, 8);
     if (checksum === undefined && sum === 8 * 0x20) {
       if (this.sawNullBlock) this.sawEof = true;
