@@ -2,7 +2,13 @@ import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { elideInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
-import { decodeLayer, defaultDecodeLimits, type DecodeLimits } from './layer-stream';
+import {
+  decodeLayer,
+  defaultDecodeLimits,
+  defaultDecodeOptions,
+  type DecodeLimits,
+  type DecodeOptions,
+} from './layer-stream';
 import {
   TarHeaderFeed,
   defaultTarLimits,
@@ -29,7 +35,7 @@ import {
 const empty = Buffer.alloc(0);
 
 /** Caps and switches for indexing one layer; every field defaults to a generous limit. */
-export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<TarLimits> {
+export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<DecodeOptions>, Partial<TarLimits> {
   /** Most notices kept in the index; further ones are only counted. */
   maxNotices?: number;
   /** Rejects the layer unless its DiffID is this `sha256:<hex>`. */
@@ -222,7 +228,9 @@ export async function indexLayer(
     tarLimits,
     (name) => builder.notice(name, 'unsupported-type', true),
   );
-  const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits);
+  const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits, {
+    gunzipWorkerFromBytes: opts.gunzipWorkerFromBytes ?? defaultDecodeOptions.gunzipWorkerFromBytes,
+  });
   feed.end();
   if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {
     throw new BerthError(

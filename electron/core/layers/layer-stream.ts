@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { BerthError } from '../../../shared/error';
+import { gunzipOffThread } from './gunzip-worker';
 import type { LayerCompression } from './layer-entry';
 
 /** Caps on the uncompressed stream that stop decompression bombs before they cost memory or disk. */
@@ -25,6 +26,18 @@ export const defaultDecodeLimits: DecodeLimits = {
   ratioFloorBytes: 1024 ** 3,
   maxZstdWindowBytes: 128 * 1024 ** 2,
 };
+
+/** How a decode runs, apart from its limits. */
+export interface DecodeOptions {
+  /**
+   * Compressed bytes from which a gzip layer is inflated and hashed on a worker thread, leaving the caller's
+   * thread to the decoded chunks; a smaller blob inflates inline, where a worker would cost more to start.
+   */
+  gunzipWorkerFromBytes: number;
+}
+
+/** Starts a worker for any gzip blob of 1 MiB or more. */
+export const defaultDecodeOptions: DecodeOptions = { gunzipWorkerFromBytes: 1024 * 1024 };
 
 /** What a finished decode measured. */
 export interface DecodedLayer {
@@ -117,20 +130,24 @@ async function readHead(
 
 /**
  * Decompresses a layer blob (gzip, zstd or plain tar, told apart by magic bytes) and hands each uncompressed
- * chunk to `consume`, waiting on it for backpressure. Hashes the uncompressed bytes for the DiffID and enforces
+ * chunk to `consume`, waiting on it for backpressure. A gzip blob of `options.gunzipWorkerFromBytes` or more is
+ * inflated and hashed on a worker thread (it reads that much ahead to tell), so two cores share the work. Hashes the uncompressed bytes for the DiffID and enforces
  * `limits` as bytes arrive, so a bomb is stopped after at most one chunk past a cap.
  */
 export async function decodeLayer(
   source: Readable | AsyncIterable<Buffer>,
   consume: (chunk: Buffer) => void | Promise<void>,
   limits: DecodeLimits = defaultDecodeLimits,
+  options: DecodeOptions = defaultDecodeOptions,
 ): Promise<DecodedLayer> {
   const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let compressedSize = 0;
   let uncompressedSize = 0;
   const hash = createHash('sha256');
-  const { head, done } = await readHead(iterator, zstdMagic.length);
+  const { head, done } = await readHead(iterator, Math.max(zstdMagic.length, options.gunzipWorkerFromBytes));
   const compression = detectCompression(head);
+  const offThread = compression === 'gzip' && head.length >= options.gunzipWorkerFromBytes;
+  let offThreadDigest = '';
 
   async function* compressed(): AsyncGenerator<Buffer> {
     try {
@@ -170,7 +187,7 @@ export async function decodeLayer(
           { uncompressedSize, compressedSize, maxCompressionRatio: limits.maxCompressionRatio },
         );
       }
-      hash.update(chunk);
+      if (!offThread) hash.update(chunk);
       await consume(chunk);
     }
   }
@@ -181,7 +198,13 @@ export async function decodeLayer(
         await pipeline(compressed, sink);
         break;
       case 'gzip':
-        await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
+        if (offThread) {
+          await pipeline(async function* () {
+            offThreadDigest = yield* gunzipOffThread(compressed(), gunzipWorkerOptions);
+          }, sink);
+        } else {
+          await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
+        }
         break;
       case 'zstd':
         await pipeline(
@@ -202,7 +225,8 @@ export async function decodeLayer(
     }
     throw err;
   }
-  return { compression, compressedSize, uncompressedSize, diffId: `sha256:${hash.digest('hex')}` };
+  const diffId = `sha256:${offThread ? offThreadDigest : hash.digest('hex')}`;
+  return { compression, compressedSize, uncompressedSize, diffId };
 }
 
 /**
@@ -210,3 +234,6 @@ export async function decodeLayer(
  * stream, the DiffID hash and the tar parser; 256 KiB cuts that per-chunk overhead sixteenfold.
  */
 const gunzipChunkBytes = 256 * 1024;
+
+/** Four decoded chunks (1 MiB) at most in flight between the gzip worker and the tar reader. */
+const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 4 };
