@@ -67,6 +67,11 @@ export interface GunzipWorkerOptions {
   chunkSize: number;
   /** Slots in the ring of decoded chunks shared with the worker: memory is bounded at credits × chunkSize. */
   credits: number;
+  /**
+   * Yield views of the shared ring instead of private copies. Only for a consumer that keeps no reference to a
+   * chunk once it asks for the next one: the worker refills the slot after that.
+   */
+  lend: boolean;
 }
 
 /** A gzip stream ended or failed inside the worker; `code` is zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` ...). */
@@ -136,6 +141,10 @@ export async function* gunzipOffThread(
     }
   });
   worker.on('error', (err) => fail(err));
+  const release = (): void => {
+    Atomics.add(taken, 0, 1);
+    Atomics.notify(taken, 0);
+  };
   liveWorkers += 1;
   worker.once('exit', (code) => {
     liveWorkers -= 1;
@@ -163,13 +172,17 @@ export async function* gunzipOffThread(
         );
       }
       if (message.kind === 'output') {
-        // A private copy, so the worker can refill the slot while the consumer still holds views of this chunk.
-        const chunk = Buffer.allocUnsafe(message.length);
         const from = message.slot * chunkSize;
-        ring.copy(chunk, 0, from, from + message.length);
-        Atomics.add(taken, 0, 1);
-        Atomics.notify(taken, 0);
-        yield chunk;
+        if (options.lend) {
+          yield ring.subarray(from, from + message.length);
+          release();
+        } else {
+          // A private copy, so the worker can refill the slot while the consumer still holds views of this chunk.
+          const chunk = Buffer.allocUnsafe(message.length);
+          ring.copy(chunk, 0, from, from + message.length);
+          release();
+          yield chunk;
+        }
       }
     }
   } finally {

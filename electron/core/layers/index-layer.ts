@@ -35,7 +35,8 @@ import {
 const empty = Buffer.alloc(0);
 
 /** Caps and switches for indexing one layer; every field defaults to a generous limit. */
-export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<DecodeOptions>, Partial<TarLimits> {
+export interface IndexLayerOptions
+  extends Partial<DecodeLimits>, Partial<Pick<DecodeOptions, 'gunzipWorkerFromBytes'>>, Partial<TarLimits> {
   /** Most notices kept in the index; further ones are only counted. */
   maxNotices?: number;
   /** Rejects the layer unless its DiffID is this `sha256:<hex>`. */
@@ -43,35 +44,36 @@ export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<Decode
 }
 
 /**
- * Hashes each regular file's content into its record; most files arrive in one view, hashed in one call. The tar
- * reader feeds one entry at a time, so one instance serves every file (no object per file).
+ * Hashes each regular file's content into its record: a file whose content arrives in one view is hashed in one
+ * call. The tar reader feeds one entry at a time, so one instance serves every file (no object per file), and it
+ * keeps no view past the call that handed it over.
  */
 class ContentHash implements TarBodySink {
   private record: LayerEntry | undefined;
-  private first: Buffer | undefined;
+  private digest: string | undefined;
   private hash: Hash | undefined;
 
   /** Starts the next file's content. */
   open(record: LayerEntry): this {
     this.record = record;
-    this.first = undefined;
+    this.digest = undefined;
     this.hash = undefined;
     return this;
   }
 
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, last: boolean): void {
     if (this.hash) this.hash.update(chunk);
-    else if (this.first === undefined) this.first = chunk;
-    else this.hash = createHash('sha256').update(this.first).update(chunk);
+    else if (last) this.digest = oneShotHash('sha256', chunk, 'hex');
+    else this.hash = createHash('sha256').update(chunk);
   }
 
   end(): void {
     if (this.record === undefined) return;
     this.record.contentHash = this.hash
       ? this.hash.digest('hex')
-      : oneShotHash('sha256', this.first ?? empty, 'hex');
+      : (this.digest ?? oneShotHash('sha256', empty, 'hex'));
     this.record = undefined;
-    this.first = undefined;
+    this.digest = undefined;
     this.hash = undefined;
   }
 }
@@ -228,8 +230,10 @@ export async function indexLayer(
     tarLimits,
     (name) => builder.notice(name, 'unsupported-type', true),
   );
+  // The tar reader copies what it keeps past a write (a split header, PAX text) and ContentHash keeps no view.
   const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits, {
     gunzipWorkerFromBytes: opts.gunzipWorkerFromBytes ?? defaultDecodeOptions.gunzipWorkerFromBytes,
+    reuseChunks: true,
   });
   feed.end();
   if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {

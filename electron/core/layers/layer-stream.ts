@@ -34,10 +34,18 @@ export interface DecodeOptions {
    * thread to the decoded chunks; a smaller blob inflates inline, where a worker would cost more to start.
    */
   gunzipWorkerFromBytes: number;
+  /**
+   * `consume` keeps no reference to a chunk once it returns (or its promise settles), so the decoder may hand it
+   * views of a buffer it then reuses instead of a fresh copy of each chunk.
+   */
+  reuseChunks: boolean;
 }
 
-/** Starts a worker for any gzip blob of 1 MiB or more. */
-export const defaultDecodeOptions: DecodeOptions = { gunzipWorkerFromBytes: 1024 * 1024 };
+/** Starts a worker for any gzip blob of 1 MiB or more; hands `consume` chunks it may keep. */
+export const defaultDecodeOptions: DecodeOptions = {
+  gunzipWorkerFromBytes: 1024 * 1024,
+  reuseChunks: false,
+};
 
 /** What a finished decode measured. */
 export interface DecodedLayer {
@@ -200,7 +208,10 @@ export async function decodeLayer(
       case 'gzip':
         if (offThread) {
           await pipeline(async function* () {
-            offThreadDigest = yield* gunzipOffThread(compressed(), gunzipWorkerOptions);
+            offThreadDigest = yield* gunzipOffThread(compressed(), {
+              ...gunzipWorkerOptions,
+              lend: options.reuseChunks,
+            });
           }, sink);
         } else {
           await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
@@ -235,5 +246,5 @@ export async function decodeLayer(
  */
 const gunzipChunkBytes = 256 * 1024;
 
-/** Four decoded chunks (1 MiB) at most in flight between the gzip worker and the tar reader. */
-const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 4 };
+/** Eight decoded chunks (2 MiB) at most in flight between the gzip worker and the tar reader. */
+const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 8 };

@@ -213,9 +213,13 @@ export interface TarHeader {
   linkpath: string | undefined;
 }
 
-/** Receives one entry's content in order; chunks are views of the fed buffer (never copies), not to be mutated. */
+/**
+ * Receives one entry's content in order. Chunks are views of the fed buffer (never copies), not to be mutated,
+ * and valid only during the call: the fed buffer may be reused once write() returns. `last` says no more content
+ * follows for this entry.
+ */
 export interface TarBodySink {
-  data(chunk: Buffer): void;
+  data(chunk: Buffer, last: boolean): void;
   end(): void;
 }
 
@@ -491,7 +495,7 @@ export class TarHeaderFeed {
         if (data > 0) {
           const view = chunk.subarray(pos, pos + data);
           if (this.state === 'meta') this.metaChunks.push(Buffer.from(view));
-          else this.sink?.data(view);
+          else this.sink?.data(view, data === this.dataRemain);
           this.dataRemain -= data;
         }
         pos += take;
