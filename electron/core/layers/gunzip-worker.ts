@@ -32,8 +32,10 @@ input.pipe(gunzip);
         for (;;) {
           const done = Atomics.load(taken, 0);
           if (sent - done < credits) break;
+          Atomics.store(taken, 1, 1);
           const wait = Atomics.waitAsync(taken, 0, done);
           if (wait.async) await wait.value;
+          Atomics.store(taken, 1, 0);
         }
         const slot = sent % credits;
         ring.set(chunk, slot * chunkSize);
@@ -97,7 +99,8 @@ export async function* gunzipOffThread(
 ): AsyncGenerator<Buffer, string, undefined> {
   const { chunkSize, credits } = options;
   const ring = Buffer.from(new SharedArrayBuffer(chunkSize * credits));
-  const taken = new Int32Array(new SharedArrayBuffer(4));
+  // [chunks taken, 1 while the worker waits for a free slot]: the consumer wakes the worker only when it waits.
+  const taken = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(workerProgram, {
     eval: true,
     workerData: { chunkSize, credits, ring: ring.buffer, taken: taken.buffer },
@@ -143,7 +146,7 @@ export async function* gunzipOffThread(
   worker.on('error', (err) => fail(err));
   const release = (): void => {
     Atomics.add(taken, 0, 1);
-    Atomics.notify(taken, 0);
+    if (Atomics.load(taken, 1) === 1) Atomics.notify(taken, 0);
   };
   liveWorkers += 1;
   worker.once('exit', (code) => {
