@@ -52,6 +52,25 @@ input.pipe(gunzip);
 
 let liveWorkers = 0;
 
+/**
+ * Gzip workers one process runs at once. Each costs a V8 isolate and the zlib buffers it has yet to collect (tens
+ * of MB), so layers decoded alongside (a pull indexes up to three) inflate inline instead.
+ */
+const maxWorkers = 1;
+let claimedWorkers = 0;
+
+/** Reserves one of the process's gzip workers; false when all are taken. Pair with `releaseGunzipWorker`. */
+export function claimGunzipWorker(): boolean {
+  if (claimedWorkers >= maxWorkers) return false;
+  claimedWorkers += 1;
+  return true;
+}
+
+/** Returns a gzip worker reserved with `claimGunzipWorker`. */
+export function releaseGunzipWorker(): void {
+  claimedWorkers -= 1;
+}
+
 /** How many gzip workers are running now; each one ends with the generator that started it. */
 export function liveGunzipWorkers(): number {
   return liveWorkers;

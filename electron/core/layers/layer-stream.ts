@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { BerthError } from '../../../shared/error';
-import { gunzipOffThread } from './gunzip-worker';
+import { claimGunzipWorker, gunzipOffThread, releaseGunzipWorker } from './gunzip-worker';
 import type { LayerCompression } from './layer-entry';
 
 /** Caps on the uncompressed stream that stop decompression bombs before they cost memory or disk. */
@@ -154,7 +154,8 @@ export async function decodeLayer(
   const hash = createHash('sha256');
   const { head, done } = await readHead(iterator, Math.max(zstdMagic.length, options.gunzipWorkerFromBytes));
   const compression = detectCompression(head);
-  const offThread = compression === 'gzip' && head.length >= options.gunzipWorkerFromBytes;
+  const offThread =
+    compression === 'gzip' && head.length >= options.gunzipWorkerFromBytes && claimGunzipWorker();
   let offThreadDigest = '';
 
   async function* compressed(): AsyncGenerator<Buffer> {
@@ -235,6 +236,8 @@ export async function decodeLayer(
       );
     }
     throw err;
+  } finally {
+    if (offThread) releaseGunzipWorker();
   }
   const diffId = `sha256:${offThread ? offThreadDigest : hash.digest('hex')}`;
   return { compression, compressedSize, uncompressedSize, diffId };

@@ -75,6 +75,36 @@ describe('gzip inflated on a worker thread', () => {
     expect(liveGunzipWorkers()).toBe(0);
   });
 
+  it('runs one worker at a time: layers indexed alongside inflate inline, with the same results', async () => {
+    const blob = gzipSync(buildLayerTar(mixedLayer()));
+    let most = 0;
+    const watch = setInterval(() => {
+      most = Math.max(most, liveGunzipWorkers());
+    }, 0);
+    let indexes;
+    try {
+      indexes = await Promise.all(
+        [1, 2, 3].map(() => indexLayer(chunked(blob, 64 * 1024), { gunzipWorkerFromBytes: 0 })),
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBe(1);
+    expect(indexes[1]).toEqual(indexes[0]);
+    expect(indexes[2]).toEqual(indexes[0]);
+    await indexLayer(chunked(blob, 64 * 1024), { gunzipWorkerFromBytes: 0, maxEntries: 3 }).catch(
+      () => undefined,
+    );
+    const download = new PassThrough();
+    const pending = indexLayer(download, { gunzipWorkerFromBytes: 0 });
+    download.write(blob);
+    const deadline = Date.now() + 10_000;
+    while (liveGunzipWorkers() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(liveGunzipWorkers()).toBe(1);
+    download.end();
+    await pending;
+  });
+
   for (const mode of modes) {
     it(`refuses corrupt and truncated gzip with ARCHIVE_INVALID ${mode.name}`, async () => {
       const blob = gzipSync(buildLayerTar(mixedLayer()));
