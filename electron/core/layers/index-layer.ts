@@ -2,7 +2,13 @@ import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { elideInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
-import { decodeLayer, defaultDecodeLimits, type DecodeLimits } from './layer-stream';
+import {
+  decodeLayer,
+  defaultDecodeLimits,
+  defaultDecodeOptions,
+  type DecodeLimits,
+  type DecodeOptions,
+} from './layer-stream';
 import {
   TarHeaderFeed,
   defaultTarLimits,
@@ -29,36 +35,54 @@ import {
 const empty = Buffer.alloc(0);
 
 /** Caps and switches for indexing one layer; every field defaults to a generous limit. */
-export interface IndexLayerOptions extends Partial<DecodeLimits>, Partial<TarLimits> {
+export interface IndexLayerOptions
+  extends Partial<DecodeLimits>, Partial<Pick<DecodeOptions, 'gunzipWorkerFromBytes'>>, Partial<TarLimits> {
   /** Most notices kept in the index; further ones are only counted. */
   maxNotices?: number;
   /** Rejects the layer unless its DiffID is this `sha256:<hex>`. */
   expectedDiffId?: string;
 }
 
-/** Hashes one file's content into its record; most files arrive in one view, hashed in one call. */
+/**
+ * Hashes each regular file's content into its record: a file whose content arrives in one view is hashed in one
+ * call. The tar reader feeds one entry at a time, so one instance serves every file (no object per file), and it
+ * keeps no view past the call that handed it over.
+ */
 class ContentHash implements TarBodySink {
-  private first: Buffer | undefined;
+  private record: LayerEntry | undefined;
+  private digest: string | undefined;
   private hash: Hash | undefined;
 
-  constructor(private readonly record: LayerEntry) {}
+  /** Starts the next file's content. */
+  open(record: LayerEntry): this {
+    this.record = record;
+    this.digest = undefined;
+    this.hash = undefined;
+    return this;
+  }
 
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, last: boolean): void {
     if (this.hash) this.hash.update(chunk);
-    else if (this.first === undefined) this.first = chunk;
-    else this.hash = createHash('sha256').update(this.first).update(chunk);
+    else if (last) this.digest = oneShotHash('sha256', chunk, 'hex');
+    else this.hash = createHash('sha256').update(chunk);
   }
 
   end(): void {
+    if (this.record === undefined) return;
     this.record.contentHash = this.hash
       ? this.hash.digest('hex')
-      : oneShotHash('sha256', this.first ?? empty, 'hex');
+      : (this.digest ?? oneShotHash('sha256', empty, 'hex'));
+    this.record = undefined;
+    this.digest = undefined;
+    this.hash = undefined;
   }
 }
 
 /** Collects entries, whiteouts and notices as the tar streams past. */
 class IndexBuilder {
-  readonly entries = new Map<string, LayerEntry>();
+  /** Records in tar order; a path written twice is resolved in `finish` (the last copy wins). */
+  private readonly entries: LayerEntry[] = [];
+  private readonly content = new ContentHash();
   readonly whiteouts = new Set<string>();
   readonly opaqueDirs = new Set<string>();
   readonly duplicates: DuplicateEntry[] = [];
@@ -110,13 +134,8 @@ class IndexBuilder {
       }
       record.linkTarget = target.path;
     }
-    const previous = this.entries.get(path);
-    if (previous) {
-      this.duplicates.push({ path, size: previous.size });
-      this.entries.delete(path);
-    }
-    this.entries.set(path, record);
-    return type === 'file' ? new ContentHash(record) : undefined;
+    this.entries.push(record);
+    return type === 'file' ? this.content.open(record) : undefined;
   }
 
   private onMarker(name: string, path: string, base: string): void {
@@ -133,8 +152,41 @@ class IndexBuilder {
     this.whiteouts.add(joinPath(dir, target));
   }
 
+  /**
+   * Sorts the records by path (a tar is usually close to sorted already, so the check alone often suffices), and
+   * keeps the last copy of a path written more than once, counting the earlier ones as duplicates: the sort is
+   * stable, so copies of a path stay in tar order.
+   */
+  private sortedEntries(): LayerEntry[] {
+    const all = this.entries;
+    let sorted = true;
+    let repeated = false;
+    for (let i = 1; i < all.length; i++) {
+      const order = comparePaths(all[i - 1]!.path, all[i]!.path);
+      if (order === 0) repeated = true;
+      else if (order > 0) {
+        sorted = false;
+        break;
+      }
+    }
+    if (!sorted) {
+      all.sort((a, b) => comparePaths(a.path, b.path));
+      repeated = true;
+    }
+    if (!repeated) return all;
+    const unique: LayerEntry[] = [];
+    for (let i = 0; i < all.length; i++) {
+      const record = all[i]!;
+      const next = all[i + 1];
+      if (next !== undefined && next.path === record.path)
+        this.duplicates.push({ path: record.path, size: record.size });
+      else unique.push(record);
+    }
+    return unique;
+  }
+
   finish(decoded: Awaited<ReturnType<typeof decodeLayer>>): LayerIndex {
-    const entries = [...this.entries.values()].sort((a, b) => comparePaths(a.path, b.path));
+    const entries = this.sortedEntries();
     return {
       diffId: decoded.diffId,
       compression: decoded.compression,
@@ -178,7 +230,11 @@ export async function indexLayer(
     tarLimits,
     (name) => builder.notice(name, 'unsupported-type', true),
   );
-  const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits);
+  // The tar reader copies what it keeps past a write (a split header, PAX text) and ContentHash keeps no view.
+  const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits, {
+    gunzipWorkerFromBytes: opts.gunzipWorkerFromBytes ?? defaultDecodeOptions.gunzipWorkerFromBytes,
+    reuseChunks: true,
+  });
   feed.end();
   if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {
     throw new BerthError(

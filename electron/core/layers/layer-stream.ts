@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { BerthError } from '../../../shared/error';
+import { claimGunzipWorker, gunzipOffThread, releaseGunzipWorker } from './gunzip-worker';
 import type { LayerCompression } from './layer-entry';
 
 /** Caps on the uncompressed stream that stop decompression bombs before they cost memory or disk. */
@@ -24,6 +25,26 @@ export const defaultDecodeLimits: DecodeLimits = {
   maxCompressionRatio: 1000,
   ratioFloorBytes: 1024 ** 3,
   maxZstdWindowBytes: 128 * 1024 ** 2,
+};
+
+/** How a decode runs, apart from its limits. */
+export interface DecodeOptions {
+  /**
+   * Compressed bytes from which a gzip layer is inflated and hashed on a worker thread, leaving the caller's
+   * thread to the decoded chunks; a smaller blob inflates inline, where a worker would cost more to start.
+   */
+  gunzipWorkerFromBytes: number;
+  /**
+   * `consume` keeps no reference to a chunk once it returns (or its promise settles), so the decoder may hand it
+   * views of a buffer it then reuses instead of a fresh copy of each chunk.
+   */
+  reuseChunks: boolean;
+}
+
+/** Starts a worker for any gzip blob of 1 MiB or more; hands `consume` chunks it may keep. */
+export const defaultDecodeOptions: DecodeOptions = {
+  gunzipWorkerFromBytes: 1024 * 1024,
+  reuseChunks: false,
 };
 
 /** What a finished decode measured. */
@@ -117,20 +138,25 @@ async function readHead(
 
 /**
  * Decompresses a layer blob (gzip, zstd or plain tar, told apart by magic bytes) and hands each uncompressed
- * chunk to `consume`, waiting on it for backpressure. Hashes the uncompressed bytes for the DiffID and enforces
+ * chunk to `consume`, waiting on it for backpressure. A gzip blob of `options.gunzipWorkerFromBytes` or more is
+ * inflated and hashed on a worker thread (it reads that much ahead to tell), so two cores share the work. Hashes the uncompressed bytes for the DiffID and enforces
  * `limits` as bytes arrive, so a bomb is stopped after at most one chunk past a cap.
  */
 export async function decodeLayer(
   source: Readable | AsyncIterable<Buffer>,
   consume: (chunk: Buffer) => void | Promise<void>,
   limits: DecodeLimits = defaultDecodeLimits,
+  options: DecodeOptions = defaultDecodeOptions,
 ): Promise<DecodedLayer> {
   const iterator = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   let compressedSize = 0;
   let uncompressedSize = 0;
   const hash = createHash('sha256');
-  const { head, done } = await readHead(iterator, zstdMagic.length);
+  const { head, done } = await readHead(iterator, Math.max(zstdMagic.length, options.gunzipWorkerFromBytes));
   const compression = detectCompression(head);
+  const offThread =
+    compression === 'gzip' && head.length >= options.gunzipWorkerFromBytes && claimGunzipWorker();
+  let offThreadDigest = '';
 
   async function* compressed(): AsyncGenerator<Buffer> {
     try {
@@ -170,7 +196,7 @@ export async function decodeLayer(
           { uncompressedSize, compressedSize, maxCompressionRatio: limits.maxCompressionRatio },
         );
       }
-      hash.update(chunk);
+      if (!offThread) hash.update(chunk);
       await consume(chunk);
     }
   }
@@ -181,7 +207,16 @@ export async function decodeLayer(
         await pipeline(compressed, sink);
         break;
       case 'gzip':
-        await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
+        if (offThread) {
+          await pipeline(async function* () {
+            offThreadDigest = yield* gunzipOffThread(compressed(), {
+              ...gunzipWorkerOptions,
+              lend: options.reuseChunks,
+            });
+          }, sink);
+        } else {
+          await pipeline(compressed, zlib.createGunzip({ chunkSize: gunzipChunkBytes }), sink);
+        }
         break;
       case 'zstd':
         await pipeline(
@@ -201,8 +236,11 @@ export async function decodeLayer(
       );
     }
     throw err;
+  } finally {
+    if (offThread) releaseGunzipWorker();
   }
-  return { compression, compressedSize, uncompressedSize, diffId: `sha256:${hash.digest('hex')}` };
+  const diffId = `sha256:${offThread ? offThreadDigest : hash.digest('hex')}`;
+  return { compression, compressedSize, uncompressedSize, diffId };
 }
 
 /**
@@ -210,3 +248,6 @@ export async function decodeLayer(
  * stream, the DiffID hash and the tar parser; 256 KiB cuts that per-chunk overhead sixteenfold.
  */
 const gunzipChunkBytes = 256 * 1024;
+
+/** Eight decoded chunks (2 MiB) at most in flight between the gzip worker and the tar reader. */
+const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 8 };

@@ -90,6 +90,35 @@ describe('indexLayer', () => {
     expect(index.duplicates).toEqual([{ path: 'a', size: 100 }]);
   });
 
+  it('resolves copies of a path written three times among others, in sorted and unsorted tars alike', async () => {
+    const sorted = await indexEntries([
+      { path: 'a', size: 1 },
+      { path: 'b', content: 'first' },
+      { path: 'b', content: 'second' },
+      { path: 'b', content: 'third' },
+      { path: 'c', size: 3 },
+    ]);
+    const unsorted = await indexEntries([
+      { path: 'c', size: 3 },
+      { path: 'b', content: 'first' },
+      { path: 'a', size: 1 },
+      { path: 'b', content: 'second' },
+      { path: 'b', content: 'third' },
+    ]);
+    for (const index of [sorted, unsorted]) {
+      expect(index.entries.map((e) => [e.path, e.size])).toEqual([
+        ['a', 1],
+        ['b', 5],
+        ['c', 3],
+      ]);
+      expect(index.entries[1]?.contentHash).toBe(sha256('third'));
+      expect(index.duplicates).toEqual([
+        { path: 'b', size: 5 },
+        { path: 'b', size: 6 },
+      ]);
+    }
+  });
+
   it('rejects a layer whose DiffID differs from the expected one', async () => {
     await expect(
       indexEntries([{ path: 'a' }], { expectedDiffId: `sha256:${'0'.repeat(64)}` }),

@@ -174,6 +174,47 @@ describe('TarHeaderFeed', () => {
     ]);
   });
 
+  it('keeps nothing of a fed buffer past write(), so the caller may reuse it, and flags each last view', () => {
+    const members = [
+      { name: 'a'.repeat(150), body: Buffer.alloc(3000, 1), pax: true },
+      { name: 'b', body: Buffer.alloc(0) },
+      { name: 'c', body: Buffer.alloc(5000, 7) },
+      { name: 'd', body: Buffer.from('tail') },
+    ];
+    const tar = rawTar(members);
+    const expected = parse(tar);
+    const scratch = Buffer.alloc(700);
+    const seen: { path: string; sha256?: string; lastFlags: boolean[] }[] = [];
+    const feed = new TarHeaderFeed((header) => {
+      const record: { path: string; sha256?: string; lastFlags: boolean[] } = {
+        path: header.path,
+        lastFlags: [],
+      };
+      seen.push(record);
+      const hash = createHash('sha256');
+      return {
+        data: (chunk, last) => {
+          hash.update(chunk);
+          record.lastFlags.push(last);
+        },
+        end: () => (record.sha256 = hash.digest('hex')),
+      };
+    });
+    for (let offset = 0; offset < tar.length; offset += scratch.length) {
+      const length = tar.copy(scratch, 0, offset, offset + scratch.length);
+      feed.write(scratch.subarray(0, length));
+      scratch.fill(0xee);
+    }
+    feed.end();
+    expect(seen.map((r) => [r.path, r.sha256])).toEqual(expected.map((r) => [r.path, r.sha256]));
+    for (const record of seen) {
+      if (record.lastFlags.length === 0) continue;
+      expect(record.lastFlags.at(-1)).toBe(true);
+      expect(record.lastFlags.slice(0, -1).every((flag) => !flag)).toBe(true);
+    }
+    expect(seen.find((r) => r.path === 'c')?.lastFlags.length).toBeGreaterThan(1);
+  });
+
   it('refuses a bad checksum, a bad base-256 field, a truncated header and a truncated body', () => {
     const tar = rawTar([{ name: 'a', body: Buffer.from('hello') }]);
     const bad = Buffer.from(tar);

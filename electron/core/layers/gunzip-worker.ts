@@ -1,0 +1,218 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker's program, run with `eval` so it needs no file of its own beside whichever bundle loaded this module
+ * (the Electron main bundle, the CLI, the bench workloads, or the sources under test). It asks for compressed
+ * input only when zlib wants more, inflates it, hashes the output for the DiffID, and copies each output chunk
+ * into the next slot of a shared ring, waiting while every slot holds a chunk the other side has not taken.
+ */
+const workerProgram = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createGunzip } = require('node:zlib');
+const { createHash } = require('node:crypto');
+const { Readable } = require('node:stream');
+const { chunkSize, credits } = workerData;
+const ring = new Uint8Array(workerData.ring);
+const taken = new Int32Array(workerData.taken);
+const hash = createHash('sha256');
+const input = new Readable({ highWaterMark: 1, read() { parentPort.postMessage({ kind: 'need' }); } });
+parentPort.on('message', (message) => {
+  if (message.kind === 'input') input.push(Buffer.from(message.chunk));
+  else input.push(null);
+});
+const gunzip = createGunzip({ chunkSize });
+input.pipe(gunzip);
+(async () => {
+  let sent = 0;
+  try {
+    for await (const output of gunzip) {
+      hash.update(output);
+      for (let at = 0; at < output.length; at += chunkSize) {
+        const chunk = output.subarray(at, at + chunkSize);
+        for (;;) {
+          const done = Atomics.load(taken, 0);
+          if (sent - done < credits) break;
+          Atomics.store(taken, 1, 1);
+          const wait = Atomics.waitAsync(taken, 0, done);
+          if (wait.async) await wait.value;
+          Atomics.store(taken, 1, 0);
+        }
+        const slot = sent % credits;
+        ring.set(chunk, slot * chunkSize);
+        parentPort.postMessage({ kind: 'output', slot, length: chunk.length });
+        sent += 1;
+      }
+    }
+    parentPort.postMessage({ kind: 'done', digest: hash.digest('hex') });
+  } catch (err) {
+    parentPort.postMessage({ kind: 'error', message: String(err && err.message), code: err && err.code });
+  }
+})();
+`;
+
+let liveWorkers = 0;
+
+/**
+ * Gzip workers one process runs at once. Each costs a V8 isolate and the zlib buffers it has yet to collect (tens
+ * of MB), so layers decoded alongside (a pull indexes up to three) inflate inline instead.
+ */
+const maxWorkers = 1;
+let claimedWorkers = 0;
+
+/** Reserves one of the process's gzip workers; false when all are taken. Pair with `releaseGunzipWorker`. */
+export function claimGunzipWorker(): boolean {
+  if (claimedWorkers >= maxWorkers) return false;
+  claimedWorkers += 1;
+  return true;
+}
+
+/** Returns a gzip worker reserved with `claimGunzipWorker`. */
+export function releaseGunzipWorker(): void {
+  claimedWorkers -= 1;
+}
+
+/** How many gzip workers are running now; each one ends with the generator that started it. */
+export function liveGunzipWorkers(): number {
+  return liveWorkers;
+}
+
+type FromWorker =
+  | { kind: 'need' }
+  | { kind: 'output'; slot: number; length: number }
+  | { kind: 'done'; digest: string }
+  | { kind: 'error'; message: string; code: unknown };
+
+/** Tuning for `gunzipOffThread`. */
+export interface GunzipWorkerOptions {
+  /** Output chunk size of zlib in the worker. */
+  chunkSize: number;
+  /** Slots in the ring of decoded chunks shared with the worker: memory is bounded at credits × chunkSize. */
+  credits: number;
+  /**
+   * Yield views of the shared ring instead of private copies. Only for a consumer that keeps no reference to a
+   * chunk once it asks for the next one: the worker refills the slot after that.
+   */
+  lend: boolean;
+}
+
+/** A gzip stream ended or failed inside the worker; `code` is zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` ...). */
+export class GunzipWorkerError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Decompresses gzip on a worker thread, which also computes the sha256 of the output (the DiffID), so the
+ * caller's thread only handles the decoded chunks. Yields each decoded chunk and returns the hex digest once the
+ * stream ends. Backpressure holds both ways: input is read from `source` only when the worker's zlib asks for
+ * it, and the worker stops after `credits` chunks the consumer has not taken. The worker is terminated however
+ * the generator ends (done, error, or the consumer stopping early), and `source` is closed.
+ */
+export async function* gunzipOffThread(
+  source: AsyncIterator<Buffer>,
+  options: GunzipWorkerOptions,
+): AsyncGenerator<Buffer, string, undefined> {
+  const { chunkSize, credits } = options;
+  const ring = Buffer.from(new SharedArrayBuffer(chunkSize * credits));
+  // [chunks taken, 1 while the worker waits for a free slot]: the consumer wakes the worker only when it waits.
+  const taken = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(workerProgram, {
+    eval: true,
+    workerData: { chunkSize, credits, ring: ring.buffer, taken: taken.buffer },
+    // The worker holds a stream and a hash; small heaps keep its share of the process's memory small too.
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
+  });
+  const queue: FromWorker[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let stopped = false;
+  let feeding: Promise<void> = Promise.resolve();
+  const notify = (): void => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const fail = (err: Error): void => {
+    failure ??= err;
+    notify();
+  };
+  const feed = async (): Promise<void> => {
+    try {
+      const next = await source.next();
+      if (stopped) return;
+      if (next.done === true) {
+        worker.postMessage({ kind: 'end' });
+        return;
+      }
+      const chunk = next.value;
+      const copy = new Uint8Array(chunk);
+      worker.postMessage({ kind: 'input', chunk: copy }, [copy.buffer]);
+    } catch (err) {
+      fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  worker.on('message', (message: FromWorker) => {
+    if (message.kind === 'need') feeding = feeding.then(feed);
+    else {
+      queue.push(message);
+      notify();
+    }
+  });
+  worker.on('error', (err) => fail(err));
+  const release = (): void => {
+    Atomics.add(taken, 0, 1);
+    if (Atomics.load(taken, 1) === 1) Atomics.notify(taken, 0);
+  };
+  liveWorkers += 1;
+  worker.once('exit', (code) => {
+    liveWorkers -= 1;
+    if (!stopped) fail(new Error(`the gzip worker exited early (code ${code})`));
+  });
+  let finished = false;
+  try {
+    for (;;) {
+      const message = queue.shift();
+      if (message === undefined) {
+        if (failure) throw failure;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        continue;
+      }
+      if (message.kind === 'done') {
+        finished = true;
+        return message.digest;
+      }
+      if (message.kind === 'error') {
+        throw new GunzipWorkerError(
+          message.message,
+          typeof message.code === 'string' ? message.code : undefined,
+        );
+      }
+      if (message.kind === 'output') {
+        const from = message.slot * chunkSize;
+        if (options.lend) {
+          yield ring.subarray(from, from + message.length);
+          release();
+        } else {
+          // A private copy, so the worker can refill the slot while the consumer still holds views of this chunk.
+          const chunk = Buffer.allocUnsafe(message.length);
+          ring.copy(chunk, 0, from, from + message.length);
+          release();
+          yield chunk;
+        }
+      }
+    }
+  } finally {
+    stopped = true;
+    await worker.terminate();
+    // A read still pending on a stalled source must not hold up an error: the source closes once it settles.
+    const closing = feeding.then(() => source.return?.());
+    if (finished) await closing;
+    else closing.catch(() => undefined);
+  }
+}

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { constants, createGzip, gzipSync } from 'node:zlib';
+import { Header } from 'tar';
+import { describe, expect, it } from 'vitest';
+import { deterministicStream } from '../../support/fixture-content.js';
+import { buildLayerTar, type FixtureEntry } from '../../support/fixture-tar.js';
+import { liveGunzipWorkers } from '../../../electron/core/layers/gunzip-worker.js';
+import { indexLayer, type IndexLayerOptions } from '../../../electron/core/layers/index-layer.js';
+import { chunked } from './layer-fixtures.js';
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Always on the worker, and never: the two ways a gzip layer can be inflated. */
+const modes: { name: string; opts: IndexLayerOptions }[] = [
+  { name: 'on a worker', opts: { gunzipWorkerFromBytes: 0 } },
+  { name: 'inline', opts: { gunzipWorkerFromBytes: Number.POSITIVE_INFINITY } },
+];
+
+/** Files of many sizes, some spanning several decoded chunks, and every entry type the index records. */
+function mixedLayer(): FixtureEntry[] {
+  const entries: FixtureEntry[] = [{ path: 'usr/', type: 'dir' }];
+  for (let i = 0; i < 400; i++)
+    entries.push({ path: `usr/share/f${String(i).padStart(3, '0')}`, size: i * 97 });
+  entries.push({ path: 'usr/lib/big.so', size: 700_000 });
+  entries.push({ path: 'usr/lib/huge.bin', size: 3 * 1024 * 1024 + 17 });
+  entries.push({ path: 'usr/bin/sh', type: 'symlink', linkname: 'busybox' });
+  entries.push({ path: 'usr/bin/ash', type: 'hardlink', linkname: 'usr/lib/big.so' });
+  entries.push({ path: 'etc/gone', type: 'whiteout' });
+  return entries;
+}
+
+/** Polls until no gzip worker is left running, failing after a bound. */
+async function noWorkersLeft(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (liveGunzipWorkers() > 0) {
+    if (Date.now() > deadline) throw new Error(`${liveGunzipWorkers()} gzip workers still running`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('gzip inflated on a worker thread', () => {
+  it('gives the same index, DiffID and content hashes as inflating inline', async () => {
+    const tar = buildLayerTar(mixedLayer());
+    const blob = gzipSync(tar);
+    const [offThread, inline] = await Promise.all(
+      modes.map((mode) => indexLayer(chunked(blob, 64 * 1024), mode.opts)),
+    );
+    expect(offThread).toEqual(inline);
+    expect(offThread?.diffId).toBe(`sha256:${sha256(tar)}`);
+    expect(offThread?.entries.find((e) => e.path === 'usr/lib/huge.bin')?.size).toBe(3 * 1024 * 1024 + 17);
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('starts a worker only for a blob of the threshold or more', async () => {
+    const blob = gzipSync(buildLayerTar(mixedLayer()));
+    let most = 0;
+    const watch = setInterval(() => {
+      most = Math.max(most, liveGunzipWorkers());
+    }, 0);
+    try {
+      await indexLayer(chunked(blob, 4096), { gunzipWorkerFromBytes: blob.length + 1 });
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBe(0);
+    const download = new PassThrough();
+    const pending = indexLayer(download, { gunzipWorkerFromBytes: blob.length });
+    download.write(blob);
+    const deadline = Date.now() + 10_000;
+    while (liveGunzipWorkers() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(liveGunzipWorkers()).toBe(1);
+    download.end();
+    expect((await pending).entries.length).toBeGreaterThan(400);
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('runs one worker at a time: layers indexed alongside inflate inline, with the same results', async () => {
+    const blob = gzipSync(buildLayerTar(mixedLayer()));
+    let most = 0;
+    const watch = setInterval(() => {
+      most = Math.max(most, liveGunzipWorkers());
+    }, 0);
+    let indexes;
+    try {
+      indexes = await Promise.all(
+        [1, 2, 3].map(() => indexLayer(chunked(blob, 64 * 1024), { gunzipWorkerFromBytes: 0 })),
+      );
+    } finally {
+      clearInterval(watch);
+    }
+    expect(most).toBe(1);
+    expect(indexes[1]).toEqual(indexes[0]);
+    expect(indexes[2]).toEqual(indexes[0]);
+    await indexLayer(chunked(blob, 64 * 1024), { gunzipWorkerFromBytes: 0, maxEntries: 3 }).catch(
+      () => undefined,
+    );
+    const download = new PassThrough();
+    const pending = indexLayer(download, { gunzipWorkerFromBytes: 0 });
+    download.write(blob);
+    const deadline = Date.now() + 10_000;
+    while (liveGunzipWorkers() === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(liveGunzipWorkers()).toBe(1);
+    download.end();
+    await pending;
+  });
+
+  for (const mode of modes) {
+    it(`refuses corrupt and truncated gzip with ARCHIVE_INVALID ${mode.name}`, async () => {
+      const blob = gzipSync(buildLayerTar(mixedLayer()));
+      const corrupt = Buffer.from(blob);
+      corrupt.fill(0xff, 2000, 2400);
+      await expect(indexLayer(chunked(corrupt, 8192), mode.opts)).rejects.toMatchObject({
+        code: 'ARCHIVE_INVALID',
+        message: /gzip stream is corrupt or truncated/,
+      });
+      const truncated = blob.subarray(0, Math.floor(blob.length / 2));
+      await expect(indexLayer(chunked(truncated, 8192), mode.opts)).rejects.toMatchObject({
+        code: 'ARCHIVE_INVALID',
+        message: /gzip stream is corrupt or truncated/,
+      });
+      await noWorkersLeft();
+    });
+
+    it(`stops a gzip bomb at the size cap and the ratio cap ${mode.name}`, async () => {
+      const bomb = gzipSync(buildLayerTar([{ path: 'zeros', content: Buffer.alloc(8 * 1024 * 1024) }]), {
+        level: constants.Z_BEST_COMPRESSION,
+      });
+      await expect(
+        indexLayer(chunked(bomb, 1024), { ...mode.opts, maxUncompressedBytes: 1024 * 1024 }),
+      ).rejects.toMatchObject({ code: 'TOO_LARGE', message: /uncompressed size/ });
+      await expect(
+        indexLayer(chunked(bomb, 1024), { ...mode.opts, ratioFloorBytes: 0, maxCompressionRatio: 20 }),
+      ).rejects.toMatchObject({ code: 'TOO_LARGE', message: /decompression bomb/ });
+      await noWorkersLeft();
+    });
+
+    it(`stops at a tar cap and closes the source ${mode.name}`, async () => {
+      const blob = gzipSync(buildLayerTar(mixedLayer()));
+      const source = chunked(blob, 4096);
+      await expect(indexLayer(source, { ...mode.opts, maxEntries: 10 })).rejects.toMatchObject({
+        code: 'TOO_LARGE',
+      });
+      await noWorkersLeft();
+      const deadline = Date.now() + 10_000;
+      while (!source.destroyed && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      expect(source.destroyed).toBe(true);
+    });
+
+    it(`passes on a download that fails midway ${mode.name}`, async () => {
+      const blob = gzipSync(buildLayerTar(mixedLayer()));
+      const download = new Readable({ read() {} });
+      download.push(blob.subarray(0, 50_000));
+      download.push(blob.subarray(50_000, 100_000));
+      const pending = indexLayer(download, mode.opts);
+      setImmediate(() => download.destroy(new Error('connection reset')));
+      await expect(pending).rejects.toThrow('connection reset');
+      await noWorkersLeft();
+    });
+  }
+
+  it('streams a gzip layer of 128 MiB through the worker with bounded memory', async () => {
+    const size = 128 * 1024 * 1024;
+    async function* tar(): AsyncGenerator<Buffer> {
+      const block = Buffer.alloc(512);
+      new Header({ path: 'big.bin', type: 'File', size, mode: 0o644, mtime: new Date(0) }).encode(block);
+      yield block;
+      for await (const chunk of deterministicStream(size, 'big')) yield chunk as Buffer;
+      yield Buffer.alloc(1024);
+    }
+    const gzip = Readable.from(tar(), { objectMode: false }).pipe(createGzip({ level: 1 }));
+    const used = (): number => {
+      const memory = process.memoryUsage();
+      return memory.heapUsed + memory.arrayBuffers;
+    };
+    global.gc?.();
+    const before = used();
+    let peak = before;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, used());
+    }, 5);
+    try {
+      const index = await indexLayer(gzip, { gunzipWorkerFromBytes: 0 });
+      expect(index.entries).toEqual([expect.objectContaining({ path: 'big.bin', size })]);
+      expect(index.uncompressedSize).toBe(size + 1536);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(peak - before).toBeLessThan(64 * 1024 * 1024);
+    expect(liveGunzipWorkers()).toBe(0);
+  }, 120_000);
+});
