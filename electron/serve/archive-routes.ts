@@ -6,8 +6,6 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { archiveHttpPaths, type ArchiveSaveRequest, type Outcome } from '../../shared/contract';
 import { BerthError, toWireError } from '../../shared/error';
-import { loadArchive } from '../core/archive/load';
-import { saveImages } from '../core/archive/save';
 import type { ImageStore } from '../core/store/image-store';
 import { suggestedArchiveName } from '../ipc/archive-handlers';
 
@@ -100,6 +98,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     const dir = await mkdtemp(join(tmpdir(), 'berth-download-'));
     try {
       const name = suggestedArchiveName(request.images, request.compress === true);
+      const { saveImages } = await import('../core/archive/save');
       const archive = await saveImages(await images(), { ...request, output: join(dir, name) });
       const id = randomBytes(16).toString('hex');
       const timer = setTimeout(() => void drop(id), downloadLifetimeMs);
@@ -140,6 +139,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     const name =
       typeof label === 'string' && label !== '' ? basename(decodeURIComponent(label)) : 'the upload';
     try {
+      const { loadArchive } = await import('../core/archive/load');
       const loaded = await loadArchive(await images(), { stream: req, label: name });
       answer(res, 200, { ok: true, value: loaded });
     } catch (err) {
