@@ -116,10 +116,17 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
 
   const download = async (id: string, res: ServerResponse) => {
     const pending = downloads.get(id);
+    // Taken out before anything is awaited: each download is fetched once, so a second request gets
+    // NOT_FOUND even while the first is still streaming (dropping it on close left that window open).
+    downloads.delete(id);
+    if (pending) clearTimeout(pending.timer);
+    const removeFiles = () =>
+      pending ? rm(pending.dir, { recursive: true, force: true }) : Promise.resolve();
     const info = pending && (await stat(pending.file).catch(() => undefined));
-    if (!pending || !info)
+    if (!pending || !info) {
+      await removeFiles();
       throw new BerthError('NOT_FOUND', 'no such download (each is fetched once, within 10 minutes)');
-    clearTimeout(pending.timer);
+    }
     res.writeHead(200, {
       'content-type': pending.name.endsWith('.gz') ? 'application/gzip' : 'application/x-tar',
       'content-length': String(info.size),
@@ -130,7 +137,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     stream.pipe(res);
     res.once('close', () => {
       stream.destroy();
-      void drop(id);
+      void removeFiles();
     });
   };
 
