@@ -35,7 +35,13 @@ const relativeSteps: readonly [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', Number.POSITIVE_INFINITY],
 ];
 
-const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
+// Made on first use: the first Intl object a page makes loads ICU's data (tens of milliseconds), which at
+// module load would delay the renderer's bootstrap (and its first request) rather than the first render.
+let relativeFormatter: Intl.RelativeTimeFormat | undefined;
+const relativeFormat = {
+  format: (value: number, unit: Intl.RelativeTimeFormatUnit): string =>
+    (relativeFormatter ??= new Intl.RelativeTimeFormat('en', { numeric: 'always' })).format(value, unit),
+};
 
 /**
  * How long ago `iso` was, relative to `now` (milliseconds since the epoch): `just now`, `5 minutes ago`,

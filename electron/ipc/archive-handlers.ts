@@ -1,8 +1,6 @@
 import type { ArchiveFormat, Handlers } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
 import { familiarName } from '../../shared/reference';
-import { loadArchive } from '../core/archive/load';
-import { saveImages } from '../core/archive/save';
 import type { ImageStore } from '../core/store/image-store';
 
 /** A host's own file dialogs; the Electron main process provides them, `berth serve` has none. */
@@ -51,6 +49,7 @@ export function archiveHandlers(
         chosenFormat,
       );
       if (output === undefined) return { cancelled: true };
+      const { saveImages } = await import('../core/archive/save');
       const archive = await saveImages(await images(), {
         images: queries,
         output,
@@ -62,6 +61,7 @@ export function archiveHandlers(
     'archive:load': async () => {
       const input = await needDialogs().chooseLoadPath();
       if (input === undefined) return { cancelled: true };
+      const { loadArchive } = await import('../core/archive/load');
       return { cancelled: false, loaded: await loadArchive(await images(), { path: input }) };
     },
   };

@@ -1,16 +1,16 @@
 import { hostPlatform } from '../core/registry/platform';
 import type { AppInfo, Emit, Handlers } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
-import { Puller } from '../core/pull/pull';
+import type { Puller } from '../core/pull/pull';
 import { PullTasks } from '../core/pull/tasks';
-import { RegistryPool, type RegistryEnvironment, type SavedLogins } from '../core/registry/connect';
+import type { RegistryEnvironment, SavedLogins } from '../core/registry/connect';
 import { readSettings, updateSettings } from '../core/settings';
 import { ImageStore } from '../core/store/image-store';
 import { pushStarter } from './push-tasks';
 import { createRegistryHandlers, registryEnvironmentFor } from './registry-handlers';
 import { archiveHandlers, type ArchiveFileDialogs } from './archive-handlers';
 import { rootfsHandlers, type ChoosePath } from './rootfs-handlers';
-import { ImageLayers } from '../core/layers/image-layers';
+import type { ImageLayers } from '../core/layers/image-layers';
 import { imagePlatforms } from '../core/layers/image-platforms';
 import { firstImagePage } from '../../shared/image-page';
 
@@ -136,10 +136,12 @@ function storeFor(ctx: HandlerContext): () => Promise<ImageStore> {
 function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullTasks {
   let making: Promise<Puller> | undefined;
   const make = async (): Promise<Puller> => {
-    const [store, environment, settings] = await Promise.all([
+    const [store, environment, settings, { Puller }, { RegistryPool }] = await Promise.all([
       images(),
       registryEnvironmentFor(ctx),
       readSettings(ctx.settingsFile),
+      import('../core/pull/pull'),
+      import('../core/registry/connect'),
     ]);
     return new Puller({
       store,
@@ -158,12 +160,12 @@ function pullsFor(ctx: HandlerContext, images: () => Promise<ImageStore>): PullT
   );
 }
 
-/** The layer explorer over the handlers' store, made on first use and kept for its caches. */
+/** The layer explorer over the handlers' store, made (and its module loaded) on first use, kept for its caches. */
 function layersFor(images: () => Promise<ImageStore>): () => Promise<ImageLayers> {
   let explorer: Promise<ImageLayers> | undefined;
   return () =>
-    (explorer ??= images().then(
-      (store) => new ImageLayers(store),
+    (explorer ??= Promise.all([images(), import('../core/layers/image-layers')]).then(
+      ([store, { ImageLayers }]) => new ImageLayers(store),
       (err: unknown) => {
         explorer = undefined;
         throw err;

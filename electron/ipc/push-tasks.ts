@@ -1,8 +1,8 @@
 import { BerthError } from '../../shared/error';
 import { normalizeReference } from '../../shared/reference';
 import type { PullTasks } from '../core/pull/tasks';
-import { Pusher } from '../core/push/push';
-import { RegistryPool, type RegistryEnvironment, type SavedLogins } from '../core/registry/connect';
+import type { Pusher } from '../core/push/push';
+import type { RegistryEnvironment, SavedLogins } from '../core/registry/connect';
 import { readSettings } from '../core/settings';
 import type { ImageStore } from '../core/store/image-store';
 import { registryEnvironmentFor } from './registry-handlers';
@@ -26,10 +26,12 @@ export function pushStarter(
 ): (image: string, destination?: string) => Promise<string> {
   let making: Promise<Pusher> | undefined;
   const make = async (): Promise<Pusher> => {
-    const [store, environment, settings] = await Promise.all([
+    const [store, environment, settings, { Pusher }, { RegistryPool }] = await Promise.all([
       images(),
       registryEnvironmentFor(ctx),
       readSettings(ctx.settingsFile),
+      import('../core/push/push'),
+      import('../core/registry/connect'),
     ]);
     return new Pusher({
       store,

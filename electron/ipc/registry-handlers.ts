@@ -3,14 +3,7 @@ import { BerthError } from '../../shared/error';
 import { formatReference, parseReference, repositoryOf, type Reference } from '../../shared/reference';
 import { listCredentials } from '../core/reference/credentials';
 import { resolveShortName } from '../core/reference/short-name';
-import {
-  loadRegistryEnvironment,
-  openRegistry,
-  type RegistryEnvironment,
-  type SavedLogins,
-} from '../core/registry/connect';
-import { inspectRemote } from '../core/registry/inspect';
-import { login, logout } from '../core/registry/login';
+import type { RegistryEnvironment, SavedLogins } from '../core/registry/connect';
 import { parsePlatform } from '../core/registry/platform';
 import type { RegistryClient } from '../core/registry/client';
 import type { ImageStore } from '../core/store/image-store';
@@ -63,6 +56,7 @@ export function createRegistryHandlers(
       const chosen =
         platform === undefined || platform === '' ? undefined : parsePlatform(text(platform, 'platform'));
       return withRemote(await env(), text(reference, 'reference'), async (client, ref) => {
+        const { inspectRemote } = await import('../core/registry/inspect');
         const remote = await inspectRemote(
           client,
           ref.path,
@@ -82,7 +76,7 @@ export function createRegistryHandlers(
     },
     'registries:list': async () => overview(await env()),
     'registries:login': async ({ registry, username, password }) =>
-      login(
+      (await import('../core/registry/login')).login(
         {
           registry: text(registry, 'registry'),
           username: typeof username === 'string' ? username : '',
@@ -90,7 +84,8 @@ export function createRegistryHandlers(
         },
         await env(),
       ),
-    'registries:logout': async ({ registry }) => logout(text(registry, 'registry'), await env()),
+    'registries:logout': async ({ registry }) =>
+      (await import('../core/registry/login')).logout(text(registry, 'registry'), await env()),
     'images:check-update': async ({ image, name }) => {
       const details = await (await images()).inspect(text(image, 'image'));
       const chosen = name === undefined ? details.repoTags[0] : text(name, 'name');
@@ -134,6 +129,7 @@ async function withRemote<T>(
   parseReference(name);
   const first = resolveShortName(environment.conf, name).candidates[0];
   if (!first) throw new BerthError('INVALID_REFERENCE', `cannot resolve ${JSON.stringify(name)}`);
+  const { openRegistry } = await import('../core/registry/connect');
   const client = await openRegistry(first.reference.domain, environment);
   try {
     return await use(client, first.reference);
@@ -193,6 +189,8 @@ export async function registryEnvironmentFor(ctx: {
   registryEnvironment?: RegistryEnvironment;
   savedLogins?: SavedLogins;
 }): Promise<RegistryEnvironment> {
-  const loaded = await (ctx.registryEnvironment ?? loadRegistryEnvironment());
+  // The registry client (undici) loads with the first call that needs it, not when a host starts.
+  const loaded =
+    ctx.registryEnvironment ?? (await (await import('../core/registry/connect')).loadRegistryEnvironment());
   return ctx.savedLogins ? { ...loaded, savedLogins: ctx.savedLogins } : loaded;
 }

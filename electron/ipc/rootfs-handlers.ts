@@ -3,9 +3,6 @@ import { isAbsolute, join, normalize } from 'node:path';
 import type { Handlers, Params } from '../../shared/contract';
 import { quoteInput } from '../../shared/digest';
 import { BerthError } from '../../shared/error';
-import { exportRootfsToFile } from '../core/archive/export-rootfs';
-import { importRootfsFile } from '../core/archive/import-rootfs';
-import { squashImage } from '../core/archive/squash';
 import type { ImageStore } from '../core/store/image-store';
 
 /** Shows the host's native file dialog; resolves undefined when the user cancels. */
@@ -31,6 +28,7 @@ export function rootfsHandlers(
 ): Pick<Handlers, 'images:import' | 'images:export' | 'images:squash' | 'files:choose'> {
   return {
     'images:import': async ({ path, reference, changes, message, platform }) => {
+      const { importRootfsFile } = await import('../core/archive/import-rootfs');
       const result = await importRootfsFile(await images(), hostPath(path, 'tarball path'), {
         ...(reference === undefined || reference.trim() === '' ? {} : { reference }),
         ...(changes === undefined ? {} : { changes }),
@@ -40,10 +38,12 @@ export function rootfsHandlers(
       return { id: result.id, manifestDigest: result.manifestDigest, names: result.names };
     },
     'images:export': async ({ image, path }) => {
+      const { exportRootfsToFile } = await import('../core/archive/export-rootfs');
       const result = await exportRootfsToFile(await images(), image, hostPath(path, 'export path'));
       return { id: result.id, path: result.file, entries: result.entries, bytes: result.bytes };
     },
     'images:squash': async ({ image, name }) => {
+      const { squashImage } = await import('../core/archive/squash');
       const result = await squashImage(await images(), image, name);
       return { id: result.id, from: result.from, names: result.names, replacedLayers: result.replacedLayers };
     },

@@ -6,8 +6,6 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { archiveHttpPaths, type ArchiveSaveRequest, type Outcome } from '../../shared/contract';
 import { BerthError, toWireError } from '../../shared/error';
-import { loadArchive } from '../core/archive/load';
-import { saveImages } from '../core/archive/save';
 import type { ImageStore } from '../core/store/image-store';
 import { suggestedArchiveName } from '../ipc/archive-handlers';
 
@@ -100,6 +98,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     const dir = await mkdtemp(join(tmpdir(), 'berth-download-'));
     try {
       const name = suggestedArchiveName(request.images, request.compress === true);
+      const { saveImages } = await import('../core/archive/save');
       const archive = await saveImages(await images(), { ...request, output: join(dir, name) });
       const id = randomBytes(16).toString('hex');
       const timer = setTimeout(() => void drop(id), downloadLifetimeMs);
@@ -117,10 +116,17 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
 
   const download = async (id: string, res: ServerResponse) => {
     const pending = downloads.get(id);
+    // Taken out before anything is awaited: each download is fetched once, so a second request gets
+    // NOT_FOUND even while the first is still streaming (dropping it on close left that window open).
+    downloads.delete(id);
+    if (pending) clearTimeout(pending.timer);
+    const removeFiles = () =>
+      pending ? rm(pending.dir, { recursive: true, force: true }) : Promise.resolve();
     const info = pending && (await stat(pending.file).catch(() => undefined));
-    if (!pending || !info)
+    if (!pending || !info) {
+      await removeFiles();
       throw new BerthError('NOT_FOUND', 'no such download (each is fetched once, within 10 minutes)');
-    clearTimeout(pending.timer);
+    }
     res.writeHead(200, {
       'content-type': pending.name.endsWith('.gz') ? 'application/gzip' : 'application/x-tar',
       'content-length': String(info.size),
@@ -131,7 +137,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     stream.pipe(res);
     res.once('close', () => {
       stream.destroy();
-      void drop(id);
+      void removeFiles();
     });
   };
 
@@ -140,6 +146,7 @@ export function archiveRoutes(images: () => Promise<ImageStore>): {
     const name =
       typeof label === 'string' && label !== '' ? basename(decodeURIComponent(label)) : 'the upload';
     try {
+      const { loadArchive } = await import('../core/archive/load');
       const loaded = await loadArchive(await images(), { stream: req, label: name });
       answer(res, 200, { ok: true, value: loaded });
     } catch (err) {

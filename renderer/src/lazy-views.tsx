@@ -62,9 +62,9 @@ export const SettingsView = lazyNamed(
   () => import('./views/settings-view').then((m) => m.SettingsView),
   <ViewLoading />,
 );
-/** The Pull dialog host, from its own chunk. */
+/** The Pull dialog host, from its own chunk; the shell renders it only while the dialog is open. */
 export const PullDialogHost = lazyNamed(() => import('./views/pull-dialog').then((m) => m.PullDialogHost));
-/** The image details panel (tabs and layer explorer), from its own chunk. */
+/** The image details panel (tabs and layer explorer), from its own chunk; rendered only while an image is open. */
 export const ImageDetailsPanel = lazyNamed(() =>
   import('./views/image-details').then((m) => m.ImageDetailsPanel),
 );

@@ -1,9 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { familiarName } from '../../../shared/reference';
-import { loadArchive } from '../../core/archive/load';
 import type { ArchiveFormat } from '../../../shared/contract';
-import { saveImages } from '../../core/archive/save';
 import { globalOptions, print } from '../program';
 import { openStore } from './images';
 
@@ -26,6 +24,7 @@ export function registerArchive(program: Command): void {
         opts: { output: string; format: ArchiveFormat; compress?: boolean },
         command: Command,
       ) => {
+        const { saveImages } = await import('../../core/archive/save');
         const result = await saveImages(await openStore(command), {
           images,
           output: resolve(opts.output),
@@ -49,6 +48,7 @@ export function registerArchive(program: Command): void {
     .description('load every image and name of a docker-archive or oci-archive (plain, gzip or zstd)')
     .requiredOption('-i, --input <file>', 'archive file to read')
     .action(async (opts: { input: string }, command: Command) => {
+      const { loadArchive } = await import('../../core/archive/load');
       const result = await loadArchive(await openStore(command), { path: resolve(opts.input) });
       print(globalOptions(command), result, () =>
         [

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { EfficiencyReport, FileEntry, LayerViewKind } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { formatBytes } from '../../../shared/format';
-import { ImageLayers } from '../../core/layers/image-layers';
+import type { ImageLayers } from '../../core/layers/image-layers';
 import { platformImage } from '../../core/layers/image-platforms';
 import type { ImageStore } from '../../core/store/image-store';
 import { globalOptions, print, table } from '../program';
@@ -102,6 +102,12 @@ function layerOption(text: string): number {
 const platformHelp =
   'another platform of the same multi-platform image (os/arch[/variant]); it must be in the store';
 
+/** The layer explorer over `store`; its module (tar, zstd, glob matching) loads with the first `files` command. */
+async function explorerOf(store: ImageStore): Promise<ImageLayers> {
+  const { ImageLayers } = await import('../../core/layers/image-layers');
+  return new ImageLayers(store);
+}
+
 /** The image a command explores: `image` itself, or its sibling for `--platform` from the same index. */
 async function explored(store: ImageStore, image: string, platform: string | undefined): Promise<string> {
   return platform === undefined ? image : platformImage(store, image, platform);
@@ -143,7 +149,7 @@ export function registerFiles(program: Command): void {
         const options = globalOptions(command);
         const store = await openStore(command);
         const image = await explored(store, named, opts.platform);
-        const explorer = new ImageLayers(store);
+        const explorer = await explorerOf(store);
         if (opts.find !== undefined) {
           const result = await explorer.search(image, opts.find, 'glob');
           print(options, result, () =>
@@ -208,7 +214,7 @@ export function registerFiles(program: Command): void {
       ) => {
         const options = globalOptions(command);
         const store = await openStore(command);
-        const explorer = new ImageLayers(store);
+        const explorer = await explorerOf(store);
         const report = await explorer.efficiency(await explored(store, image, opts.platform), 20);
         const failures = efficiencyFailures(report, opts);
         print(options, { ...report, passed: failures.length === 0, failures }, () =>
@@ -251,7 +257,7 @@ export function registerFiles(program: Command): void {
     .option('--platform <os/arch>', platformHelp)
     .action(async (image: string, path: string, opts: { platform?: string }, command: Command) => {
       const store = await openStore(command);
-      const explorer = new ImageLayers(store);
+      const explorer = await explorerOf(store);
       await explorer.copyFile(await explored(store, image, opts.platform), path, process.stdout);
     });
 
@@ -266,7 +272,7 @@ export function registerFiles(program: Command): void {
       const { image: named, path } = splitImagePath(source);
       const store = await openStore(command);
       const image = await explored(store, named, opts.platform);
-      const explorer = new ImageLayers(store);
+      const explorer = await explorerOf(store);
       const layers = await explorer.list(image);
       const result = await explorer.extract(image, layers.length - 1, 'merged', path, resolve(dest));
       print(options, result, () =>

@@ -1,10 +1,9 @@
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { LayerStatus, PullProgress } from '../../../shared/contract';
 import { BerthError } from '../../../shared/error';
 import { formatBytes } from '../../../shared/format';
-import { Puller, type PullPolicy } from '../../core/pull/pull';
-import { loadRegistryEnvironment, RegistryPool } from '../../core/registry/connect';
+import type { PullPolicy } from '../../core/pull/pull';
 import { readSettings, settingsPath } from '../../core/settings';
 import { ImageStore } from '../../core/store/image-store';
 import { globalOptions } from '../program';
@@ -30,7 +29,11 @@ export function plainProgress(): (progress: PullProgress) => void {
 }
 
 /** A live bar per layer on a terminal; `stop` clears the timer so the process can exit. */
-export function liveProgress(): { update: (progress: PullProgress) => void; stop: () => void } {
+export async function liveProgress(): Promise<{
+  update: (progress: PullProgress) => void;
+  stop: () => void;
+}> {
+  const { MultiBar, Presets } = await import('cli-progress');
   const bars = new MultiBar(
     {
       format: '{layer} {bar} {status} {done}/{size}',
@@ -84,6 +87,11 @@ export function registerPull(program: Command): void {
             `--policy must be one of ${policies.join(', ')}, got ${opts.policy}`,
           );
         }
+        // The pull engine and registry client load here, not with every `berth` command.
+        const [{ Puller }, { loadRegistryEnvironment, RegistryPool }] = await Promise.all([
+          import('../../core/pull/pull'),
+          import('../../core/registry/connect'),
+        ]);
         const [store, environment, settings] = await Promise.all([
           ImageStore.open(options.store),
           loadRegistryEnvironment(),
@@ -97,7 +105,7 @@ export function registerPull(program: Command): void {
           parallel: settings.parallelDownloads,
         });
         const quiet = opts.quiet === true || options.json;
-        const live = !quiet && process.stdout.isTTY ? liveProgress() : undefined;
+        const live = !quiet && process.stdout.isTTY ? await liveProgress() : undefined;
         const plain = !quiet && !live ? plainProgress() : undefined;
         const controller = new AbortController();
         const onSignal = (): void => controller.abort();

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../../shared/format';
-import { Pusher } from '../../core/push/push';
-import { loadRegistryEnvironment, RegistryPool } from '../../core/registry/connect';
 import { readSettings, settingsPath } from '../../core/settings';
 import { ImageStore } from '../../core/store/image-store';
 import { globalOptions } from '../program';
@@ -21,6 +19,11 @@ export function registerPush(program: Command): void {
     .action(
       async (image: string, destination: string | undefined, opts: { quiet?: boolean }, command: Command) => {
         const options = globalOptions(command);
+        // The push engine and registry client load here, not with every `berth` command.
+        const [{ Pusher }, { loadRegistryEnvironment, RegistryPool }] = await Promise.all([
+          import('../../core/push/push'),
+          import('../../core/registry/connect'),
+        ]);
         const [store, environment, settings] = await Promise.all([
           ImageStore.open(options.store),
           loadRegistryEnvironment(),
@@ -29,7 +32,7 @@ export function registerPush(program: Command): void {
         const pool = new RegistryPool(environment);
         const pusher = new Pusher({ store, registries: pool, parallel: settings.parallelDownloads });
         const quiet = opts.quiet === true || options.json;
-        const live = !quiet && process.stdout.isTTY ? liveProgress() : undefined;
+        const live = !quiet && process.stdout.isTTY ? await liveProgress() : undefined;
         const plain = !quiet && !live ? plainProgress() : undefined;
         const controller = new AbortController();
         const onSignal = (): void => controller.abort();

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { BerthError } from '../../../shared/error';
 import { resolveShortName } from '../../core/reference/short-name';
-import { loadRegistryEnvironment, openRegistry, type RegistryEnvironment } from '../../core/registry/connect';
-import { inspectRemote } from '../../core/registry/inspect';
-import { login, logout } from '../../core/registry/login';
+import type { RegistryEnvironment } from '../../core/registry/connect';
 import { parsePlatform } from '../../core/registry/platform';
 import type { RegistryClient } from '../../core/registry/client';
 import { globalOptions, print } from '../program';
+
+/** The registry client (undici), loaded by the commands that reach a registry rather than by every command. */
+const connect = () => import('../../core/registry/connect');
 
 /** Reads all of stdin as text (for `--password-stdin`), without the trailing newline. */
 async function readStdin(): Promise<string> {
@@ -25,7 +26,7 @@ async function clientFor(
   const candidate = resolveShortName(environment.conf, name).candidates[0];
   if (!candidate) throw new BerthError('BAD_REQUEST', `cannot resolve ${name}`);
   const ref = candidate.reference;
-  const client = await openRegistry(ref.domain, environment);
+  const client = await (await connect()).openRegistry(ref.domain, environment);
   return { client, repository: ref.path, reference: ref.digest ?? ref.tag ?? 'latest' };
 }
 
@@ -34,7 +35,8 @@ async function withClient<T>(
   name: string,
   use: (client: RegistryClient, repository: string, reference: string) => Promise<T>,
 ): Promise<T> {
-  const { client, repository, reference } = await clientFor(name, await loadRegistryEnvironment());
+  const environment = await (await connect()).loadRegistryEnvironment();
+  const { client, repository, reference } = await clientFor(name, environment);
   try {
     return await use(client, repository, reference);
   } finally {
@@ -44,6 +46,7 @@ async function withClient<T>(
 
 /** Inspects an image in its registry without pulling it: what `berth inspect --remote` prints. */
 export async function inspectRemoteReference(name: string, platform?: string): Promise<unknown> {
+  const { inspectRemote } = await import('../../core/registry/inspect');
   return withClient(name, (client, repository, reference) =>
     inspectRemote(
       client,
@@ -70,6 +73,10 @@ export function registerRegistry(program: Command): void {
           throw new BerthError('BAD_REQUEST', 'login needs --password-stdin (the password is never a flag)');
         }
         const password = await readStdin();
+        const [{ login }, { loadRegistryEnvironment }] = await Promise.all([
+          import('../../core/registry/login'),
+          connect(),
+        ]);
         const result = await login(
           { registry, username: opts.username, password },
           await loadRegistryEnvironment(),
@@ -84,6 +91,10 @@ export function registerRegistry(program: Command): void {
     .argument('<registry>', 'registry host')
     .action(async (registry: string, _opts: unknown, command: Command) => {
       const options = globalOptions(command);
+      const [{ logout }, { loadRegistryEnvironment }] = await Promise.all([
+        import('../../core/registry/login'),
+        connect(),
+      ]);
       const result = await logout(registry, await loadRegistryEnvironment());
       print(options, result, () =>
         result.removed

@@ -3,10 +3,7 @@ import type { Command } from 'commander';
 import { BerthError } from '../../../shared/error';
 import { formatBytes } from '../../../shared/format';
 import { familiarName } from '../../../shared/reference';
-import { exportRootfs, exportRootfsToFile } from '../../core/archive/export-rootfs';
-import { changeInstructions } from '../../core/archive/image-changes';
-import { importRootfs, importRootfsFile } from '../../core/archive/import-rootfs';
-import { squashImage } from '../../core/archive/squash';
+import { changeInstructions } from '../../../shared/change-instructions';
 import { displayId } from '../../core/store/image-store';
 import { globalOptions, print } from '../program';
 import { collect, openStore } from './images';
@@ -34,6 +31,7 @@ export function registerRootfs(program: Command): void {
         command: Command,
       ) => {
         const store = await openStore(command);
+        const { importRootfs, importRootfsFile } = await import('../../core/archive/import-rootfs');
         const request = {
           changes: opts.change,
           ...(reference === undefined ? {} : { reference }),
@@ -56,6 +54,7 @@ export function registerRootfs(program: Command): void {
     .action(async (image: string, opts: { output: string }, command: Command) => {
       const store = await openStore(command);
       const options = globalOptions(command);
+      const { exportRootfs, exportRootfsToFile } = await import('../../core/archive/export-rootfs');
       if (opts.output === '-') {
         if (process.stdout.isTTY)
           throw new BerthError('BAD_REQUEST', 'refusing to write a tar to a terminal; use -o FILE or a pipe');
@@ -77,6 +76,7 @@ export function registerRootfs(program: Command): void {
     .argument('<image>', 'name, ID or ID prefix of the image to squash')
     .argument('<name>', 'name for the new image')
     .action(async (image: string, name: string, _opts: unknown, command: Command) => {
+      const { squashImage } = await import('../../core/archive/squash');
       const result = await squashImage(await openStore(command), image, name);
       print(
         globalOptions(command),

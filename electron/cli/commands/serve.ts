@@ -41,8 +41,10 @@ export async function serve(command: Command, opts: { host: string; port: number
     routes: [archives.route],
   });
   // Read the store (index, journal, cached image facts, summaries) before announcing the URL: the first
-  // images:list then answers from memory instead of making the first page wait for a cold read, and the
-  // read does not compete with serving the page's assets. A failure here surfaces on the page's own call.
+  // images:page then answers from memory instead of making the first page wait for a cold read. Reading it
+  // after the URL (while the browser loads the page) made launch faster but the first paint slower by about
+  // the same time, because the page's first call then waits for the read (bench/analysis.md). A failure
+  // here surfaces on the page's own call.
   await handlers?.['images:list']({}).catch(() => undefined);
   process.stdout.write(`Berth is serving ${store} at ${host.url}\n`);
   await new Promise<void>((done) => {

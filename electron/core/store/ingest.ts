@@ -4,7 +4,6 @@ import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import lockfile from 'proper-lockfile';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import { blobFile, ignoreMissing, syncDir, type LayoutPaths } from './layout';
@@ -202,6 +201,7 @@ export class BlobWriter {
 }
 
 async function lockIngest(partial: string): Promise<() => Promise<void>> {
+  const { default: lockfile } = await import('proper-lockfile');
   const deadline = Date.now() + 10 * 60_000;
   for (let pause = 10; ; pause = Math.min(pause * 2, 500)) {
     try {

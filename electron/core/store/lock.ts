@@ -1,5 +1,4 @@
 import { open } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { BerthError } from '../../../shared/error';
 
 /** How long writers wait for the store lock, and when a lock left by a dead process counts as stale. */
@@ -49,6 +48,9 @@ export class StoreLock {
   }
 
   private async acquire(onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+    // Loaded with the first write, not with the store: it patches fs (graceful-fs), which costs every
+    // process that only reads (`berth serve`'s start, `berth images`) tens of milliseconds.
+    const { default: lockfile } = await import('proper-lockfile');
     const deadline = Date.now() + this.waitMs;
     let pause = 5;
     for (;;) {

@@ -59,6 +59,8 @@ function useThemeAttribute() {
 /** The app frame: left nav, a header naming the view, the view itself, a status bar and toasts. */
 export function AppShell() {
   const view = useAppStore((s) => s.ui.view);
+  // Rendered only when open: rendering the lazy host would fetch its chunk during the first paint.
+  const pullDialogOpen = useAppStore((s) => s.pulls.dialog !== null);
   const title = viewEntries.find((entry) => entry.view === view)?.title ?? '';
   useThemeAttribute();
   return (
@@ -80,7 +82,7 @@ export function AppShell() {
       </main>
       <ErrorBoundary scope="the Pulls panel">
         <PullsPanel />
-        <PullDialogHost />
+        {pullDialogOpen && <PullDialogHost />}
       </ErrorBoundary>
       <StatusBar />
       <ToastStack />

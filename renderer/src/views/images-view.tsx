@@ -312,7 +312,8 @@ export function ImagesView() {
         <ImagesBody />
         <UntagZone />
       </div>
-      <ImageDetailsPanel />
+      {/* Only while open: rendering the lazy panel would fetch its chunk during the first paint. */}
+      {details && <ImageDetailsPanel />}
       <ImagesMenu />
       <ImagesDialogs />
     </section>

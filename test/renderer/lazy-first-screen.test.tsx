@@ -1,0 +1,53 @@
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AppShell } from '../../renderer/src/components/app-shell';
+import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
+import { loadEverything } from '../../renderer/src/state/events';
+import { createAppStore } from '../../renderer/src/state/store';
+import { FakeClient, fakeImage } from './fake-client';
+
+// Records which lazy chunks were imported: the factory runs when a module is first imported.
+const imported = vi.hoisted(() => new Set<string>());
+vi.mock('../../renderer/src/views/image-details', async (original) => {
+  imported.add('image-details');
+  return original();
+});
+vi.mock('../../renderer/src/views/pull-dialog', async (original) => {
+  imported.add('pull-dialog');
+  return original();
+});
+
+const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
+beforeAll(() => {
+  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
+});
+afterAll(() => {
+  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
+});
+afterEach(cleanup);
+
+describe('first screen', () => {
+  it('loads the details panel and the Pull dialog chunks when they open, not while the table first paints', async () => {
+    const client = new FakeClient();
+    client.images = [fakeImage({ repoTags: ['docker.io/library/first:1'] })];
+    const store = createAppStore(client);
+    const loading = loadEverything(store);
+    render(
+      <AppStoreProvider client={client} store={store} loading={loading}>
+        <AppShell />
+      </AppStoreProvider>,
+    );
+    expect(await screen.findAllByTestId('image-row')).toHaveLength(1);
+    await act(() => loading);
+    expect([...imported]).toEqual([]);
+
+    const id = store.getState().images.order[0] ?? '';
+    act(() => store.getState().openDetails(id));
+    expect(await screen.findByTestId('image-details')).toBeTruthy();
+    expect(imported).toContain('image-details');
+
+    fireEvent.click(screen.getByTestId('header-pull-button'));
+    expect(await screen.findByTestId('pull-dialog')).toBeTruthy();
+    expect(imported).toContain('pull-dialog');
+  });
+});
