@@ -1,4 +1,4 @@
-import { createProgram, run } from './program';
+import { createProgram, exitWhenPipeCloses, run } from './program';
 import { registerServe } from './commands/serve';
 import { registerApp } from './commands/app';
 import { registerImages } from './commands/images';
@@ -25,4 +25,5 @@ const program = createProgram(version, [
   registerRootfs,
   registerFiles,
 ]);
+exitWhenPipeCloses(process.stdout);
 process.exitCode = await run(program, process.argv);

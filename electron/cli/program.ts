@@ -48,6 +48,17 @@ export function createProgram(version: string, register: ((program: Command) => 
   return program;
 }
 
+/**
+ * Ends the process quietly when the reader of `stream` goes away (`berth images | head`): like ripgrep or git,
+ * a closed pipe is the reader saying it has enough, not an error worth a stack trace.
+ */
+export function exitWhenPipeCloses(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCode.ok);
+    throw err;
+  });
+}
+
 /** Runs the program and maps every outcome onto the CLI's exit codes; errors print one clear line. */
 export async function run(program: Command, argv: string[]): Promise<number> {
   try {
