@@ -7,12 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { readLayerIndex } from '../../electron/core/layers/index-file';
 import { indexLayer } from '../../electron/core/layers/index-layer';
 import type { LayerIndex } from '../../electron/core/layers/layer-entry';
-import { storeCredentials } from '../../electron/core/reference/credentials';
-import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
-import { RegistryPool } from '../../electron/core/registry/connect';
-import { Puller } from '../../electron/core/pull/pull';
-import { ImageStore } from '../../electron/core/store/image-store';
-import { BerthError } from '../../shared/error';
+import type { RegistryPool } from '../../electron/core/registry/connect';
+import type { Puller } from '../../electron/core/pull/pull';
+import type { ImageStore } from '../../electron/core/store/image-store';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import {
   buildImage,
@@ -24,6 +21,8 @@ import {
   type FixtureImage,
 } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { failure } from '../support/failure';
+import { proxiedPuller } from '../support/proxied-puller';
 
 const mib = 1024 * 1024;
 type Layer = FixtureImage['layers'][number];
@@ -41,39 +40,14 @@ const onUnhandled = (reason: unknown): void => {
 /** A fresh store with a Puller that reaches the registry through the fault proxy. */
 async function setup(): Promise<{ store: ImageStore; puller: Puller; root: string }> {
   const root = join(scratch, `store-${count++}`);
-  const auth = join(scratch, `auth-${count++}.json`);
-  await storeCredentials(
-    proxy.host,
-    { username: registry.username ?? '', password: registry.password ?? '' },
-    { read: [auth], write: auth },
-  );
-  const conf = emptyRegistriesConf();
-  const pool = new RegistryPool({
-    conf,
-    certsDirs: [],
-    auth: { read: [auth], write: auth },
-    client: { retry: { baseDelayMs: 1, maxDelayMs: 5 }, bodyTimeoutMs: 5_000 },
+  const { store, puller, pool } = await proxiedPuller({
+    root,
+    authFile: join(scratch, `auth-${count++}.json`),
+    proxyHost: proxy.host,
+    registry,
   });
   pools.push(pool);
-  const store = await ImageStore.open(root);
-  const puller = new Puller({
-    store,
-    registries: pool,
-    conf,
-    hostPlatform: { os: 'linux', architecture: 'amd64' },
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  });
   return { store, puller, root };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the pull to fail');
 }
 
 /** index.json, every blob name and every layer index file, so a test can show a failed pull changed nothing. */

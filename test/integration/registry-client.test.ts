@@ -17,7 +17,6 @@ import { inspectRemote } from '../../electron/core/registry/inspect';
 import { login, logout } from '../../electron/core/registry/login';
 import { parsePlatform, selectPlatform } from '../../electron/core/registry/platform';
 import type { RegistryLogEntry } from '../../electron/core/registry/transport';
-import { BerthError } from '../../shared/error';
 import {
   buildIndex,
   pushImage,
@@ -27,6 +26,7 @@ import {
   type FixtureIndex,
 } from '../support/fixture.js';
 import { startRegistry, type StartRegistryOptions, type TestRegistry } from '../support/registry.js';
+import { failure } from '../support/failure';
 
 const run = promisify(execFile);
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
@@ -85,16 +85,6 @@ async function drain(body: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const variants: [string, StartRegistryOptions][] = [

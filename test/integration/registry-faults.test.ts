@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient, type RegistryClientOptions } from '../../electron/core/registry/client';
 import type { RetryNotice } from '../../electron/core/registry/retry';
-import { BerthError } from '../../shared/error';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { buildImage, pushImage, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { createTestCertificates } from '../support/tls.js';
+import { failure } from '../support/failure';
 
 const repo = 'berth/faults';
 const mib = 1024 * 1024;
@@ -41,16 +41,6 @@ function client(extra: Partial<RegistryClientOptions> = {}): RegistryClient {
 
 function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const layerOf = (i: number): FixtureImage['layers'][number] =>

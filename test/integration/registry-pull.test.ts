@@ -16,7 +16,6 @@ import { RegistryPool, type RegistryEnvironment } from '../../electron/core/regi
 import { Puller, type PullRequest } from '../../electron/core/pull/pull';
 import { ImageStore } from '../../electron/core/store/image-store';
 import type { PullProgress } from '../../shared/contract';
-import { BerthError } from '../../shared/error';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { readLayerIndex } from '../../electron/core/layers/index-file';
 import {
@@ -29,6 +28,7 @@ import {
   type FixtureIndex,
 } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { failure } from '../support/failure';
 
 const run = promisify(execFile);
 const mib = 1024 * 1024;
@@ -92,16 +92,6 @@ async function pull(
   const events: PullProgress[] = [];
   const outcome = await puller.pull({ ...request, onProgress: (p) => events.push(p) });
   return { outcome, events };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the pull to fail');
 }
 
 /** index.json and every file under blobs/, so a test can show nothing changed. */

@@ -11,7 +11,6 @@ import { Puller } from '../../electron/core/pull/pull';
 import { Pusher, type PusherOptions, type PushOutcome } from '../../electron/core/push/push';
 import { ImageStore } from '../../electron/core/store/image-store';
 import type { PullProgress } from '../../shared/contract';
-import { BerthError } from '../../shared/error';
 import { startFaultProxy, type FaultProxy, type ProxyRequestRecord } from '../support/fault-proxy.js';
 import {
   buildImage,
@@ -24,6 +23,7 @@ import {
   type FixtureIndex,
 } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { failure } from '../support/failure';
 
 const run = promisify(execFile);
 const mib = 1024 * 1024;
@@ -101,16 +101,6 @@ async function push(
     onProgress: (p) => events.push(p),
   });
   return { outcome, events };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the push to fail');
 }
 
 /** Requests that carry blob bytes: PUT or PATCH on an upload session. */

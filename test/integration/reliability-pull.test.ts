@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storeCredentials } from '../../electron/core/reference/credentials';
-import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
-import { RegistryPool } from '../../electron/core/registry/connect';
-import { Puller } from '../../electron/core/pull/pull';
-import { ImageStore } from '../../electron/core/store/image-store';
-import { BerthError } from '../../shared/error';
+import type { RegistryPool } from '../../electron/core/registry/connect';
+import type { Puller } from '../../electron/core/pull/pull';
+import type { ImageStore } from '../../electron/core/store/image-store';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import {
   buildImage,
@@ -20,6 +17,8 @@ import {
   type FixtureImage,
 } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { failure } from '../support/failure';
+import { proxiedPuller } from '../support/proxied-puller';
 
 const run = promisify(execFile);
 const mib = 1024 * 1024;
@@ -36,39 +35,14 @@ async function setup(root = join(scratch, `store-${count++}`)): Promise<{
   puller: Puller;
   root: string;
 }> {
-  const auth = join(scratch, `auth-${count++}.json`);
-  await storeCredentials(
-    proxy.host,
-    { username: registry.username ?? '', password: registry.password ?? '' },
-    { read: [auth], write: auth },
-  );
-  const conf = emptyRegistriesConf();
-  const pool = new RegistryPool({
-    conf,
-    certsDirs: [],
-    auth: { read: [auth], write: auth },
-    client: { retry: { baseDelayMs: 1, maxDelayMs: 5 }, bodyTimeoutMs: 5_000 },
+  const { store, puller, pool } = await proxiedPuller({
+    root,
+    authFile: join(scratch, `auth-${count++}.json`),
+    proxyHost: proxy.host,
+    registry,
   });
   pools.push(pool);
-  const store = await ImageStore.open(root);
-  const puller = new Puller({
-    store,
-    registries: pool,
-    conf,
-    hostPlatform: { os: 'linux', architecture: 'amd64' },
-    retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  });
   return { store, puller, root };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BerthError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return err;
-    throw err;
-  }
-  throw new Error('expected the pull to fail');
 }
 
 /** index.json and the names of every blob, so a test can show a failed pull changed nothing. */
