@@ -1,5 +1,5 @@
-import { cleanup, render, screen } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import type { ImageSummary } from '../../shared/contract';
 import { firstImagePage } from '../../shared/image-page';
 import { AppShell } from '../../renderer/src/components/app-shell';
@@ -7,15 +7,9 @@ import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { selectVisibleImageIds } from '../../renderer/src/state/image-selectors';
 import { createAppStore } from '../../renderer/src/state/store';
 import { FakeClient, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 /** Images with clashing, missing and distinct creation times and sizes, in a scrambled store order. */
 function manyImages(count: number): ImageSummary[] {

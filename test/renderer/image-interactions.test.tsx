@@ -1,18 +1,12 @@
-import { act, cleanup, createEvent, fireEvent, render, screen, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { act, createEvent, fireEvent, render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { tagDragType } from '../../renderer/src/views/image-row';
 import { FakeClient, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 function setup() {
   const client = new FakeClient();

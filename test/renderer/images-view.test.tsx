@@ -1,23 +1,14 @@
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { ErrorBoundary } from '../../renderer/src/components/error-boundary';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { FakeClient, FakeConnection, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
 // jsdom does no layout; give scroll containers a viewport so the virtualizer has rows to render.
 const viewportHeight = 600;
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
-    configurable: true,
-    get: () => viewportHeight,
-  });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight(() => viewportHeight);
 
 function renderApp(client: FakeClient, connection?: FakeConnection) {
   return render(

@@ -1,5 +1,5 @@
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import type { ImageDetails } from '../../shared/contract';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { treeLines } from '../../renderer/src/state/layers-slice';
@@ -7,16 +7,10 @@ import { createAppStore, type AppStore } from '../../renderer/src/state/store';
 import { LayerExplorer } from '../../renderer/src/views/layer-explorer';
 import { fakeImage } from './fake-client';
 import { LayersFakeClient } from './layers-fake';
+import { stubViewportHeight } from './viewport';
 
 // jsdom does no layout; give scroll containers a viewport so the virtualizer has rows to render.
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 const image = fakeImage({ name: 'acme/web:1.0' });
 const other = fakeImage({ name: 'acme/api:2.0' });

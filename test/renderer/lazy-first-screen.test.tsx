@@ -1,10 +1,11 @@
-import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { loadEverything } from '../../renderer/src/state/events';
 import { createAppStore } from '../../renderer/src/state/store';
 import { FakeClient, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
 // Records which lazy chunks were imported: the factory runs when a module is first imported.
 const imported = vi.hoisted(() => new Set<string>());
@@ -17,14 +18,7 @@ vi.mock('../../renderer/src/views/pull-dialog', async (original) => {
   return original();
 });
 
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 describe('first screen', () => {
   it('loads the details panel and the Pull dialog chunks when they open, not while the table first paints', async () => {

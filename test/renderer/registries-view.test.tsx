@@ -1,18 +1,12 @@
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { createAppStore } from '../../renderer/src/state/store';
 import { FakeClient, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 function renderApp(client: FakeClient) {
   const store = createAppStore(client);

@@ -1,19 +1,13 @@
-import { cleanup, render, screen } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { render, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
 import { loadEverything } from '../../renderer/src/state/events';
 import { createAppStore } from '../../renderer/src/state/store';
 import { FakeClient, fakeImage } from './fake-client';
+import { stubViewportHeight } from './viewport';
 
-const saved = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 600 });
-});
-afterAll(() => {
-  if (saved) Object.defineProperty(HTMLElement.prototype, 'clientHeight', saved);
-});
-afterEach(cleanup);
+stubViewportHeight();
 
 describe('startup load', () => {
   it('a load started before the first render (as main.tsx does) is the only images:list', async () => {
