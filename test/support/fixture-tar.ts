@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { Header, Pax, type HeaderData } from 'tar';
-import { deterministicBytes } from './fixture-content.js';
+import { deterministicBytes, deterministicStream } from './fixture-content.js';
 
 /** Kinds of entry a fixture layer can hold; whiteout and opaque become the OCI `.wh.` marker files. */
 export type FixtureEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'whiteout' | 'opaque';
@@ -115,4 +115,13 @@ export function buildLayerTar(entries: readonly FixtureEntry[]): Buffer {
   }
   chunks.push(Buffer.alloc(1024));
   return Buffer.concat(chunks);
+}
+
+/** A tar of one `big.bin` file of `size` deterministic bytes, streamed so no test holds the whole layer. */
+export async function* bigFileTar(size: number): AsyncGenerator<Buffer> {
+  const block = Buffer.alloc(512);
+  new Header({ path: 'big.bin', type: 'File', size, mode: 0o644, mtime: new Date(0) }).encode(block);
+  yield block;
+  for await (const chunk of deterministicStream(size, 'big')) yield chunk as Buffer;
+  yield Buffer.alloc(1024);
 }

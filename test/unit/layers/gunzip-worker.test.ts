@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { constants, createGzip, gzipSync } from 'node:zlib';
-import { Header } from 'tar';
 import { describe, expect, it } from 'vitest';
-import { deterministicStream } from '../../support/fixture-content.js';
+import { bigFileTar } from '../../support/fixture-tar.js';
 import { buildLayerTar, type FixtureEntry } from '../../support/fixture-tar.js';
 import { liveGunzipWorkers } from '../../../electron/core/layers/gunzip-worker.js';
 import { indexLayer, type IndexLayerOptions } from '../../../electron/core/layers/index-layer.js';
@@ -161,13 +160,7 @@ describe('gzip inflated on a worker thread', () => {
 
   it('streams a gzip layer of 128 MiB through the worker with bounded memory', async () => {
     const size = 128 * 1024 * 1024;
-    async function* tar(): AsyncGenerator<Buffer> {
-      const block = Buffer.alloc(512);
-      new Header({ path: 'big.bin', type: 'File', size, mode: 0o644, mtime: new Date(0) }).encode(block);
-      yield block;
-      for await (const chunk of deterministicStream(size, 'big')) yield chunk as Buffer;
-      yield Buffer.alloc(1024);
-    }
+    const tar = (): AsyncGenerator<Buffer> => bigFileTar(size);
     const gzip = Readable.from(tar(), { objectMode: false }).pipe(createGzip({ level: 1 }));
     const used = (): number => {
       const memory = process.memoryUsage();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { Header } from 'tar';
-import { deterministicStream } from '../../support/fixture-content.js';
+import { bigFileTar } from '../../support/fixture-tar.js';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { buildLayerTar } from '../../support/fixture-tar.js';
@@ -137,13 +136,7 @@ describe('indexLayer', () => {
 
   it('streams a 256 MiB layer with flat memory', async () => {
     const size = 256 * 1024 * 1024;
-    async function* tar(): AsyncGenerator<Buffer> {
-      const block = Buffer.alloc(512);
-      new Header({ path: 'big.bin', type: 'File', size, mode: 0o644, mtime: new Date(0) }).encode(block);
-      yield block;
-      for await (const chunk of deterministicStream(size, 'big')) yield chunk as Buffer;
-      yield Buffer.alloc(1024);
-    }
+    const tar = (): AsyncGenerator<Buffer> => bigFileTar(size);
     global.gc?.();
     const before = process.memoryUsage().heapUsed;
     let peak = before;
