@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BerthError } from '../../../shared/error';
 import type { RegistryCertificates } from '../reference/certs';
 import { TransientError } from './retry';
+import { Agent, EnvHttpProxyAgent, request } from './undici-parts';
 
 /** Cap on manifests, configs and tag-list pages, read while streaming (4 MiB). */
 export const manifestSizeMax = 4 * 1024 * 1024;
