@@ -24,6 +24,7 @@ import {
 } from '../registry/platform';
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
 import type { ImageStore } from '../store/image-store';
+import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
 import { LayerIndexTee } from './layer-index-tee';
 import { PullTracker } from './progress';
@@ -202,6 +203,8 @@ export class Puller {
         bytesDownloaded: 0,
       };
     }
+    // Something will be written: the lock library loads while the manifests and config are fetched.
+    loadLockLibrary().catch(() => undefined);
     const name = located.candidate.reference;
     tracker.setReference(formatReference(name));
     const plan = await this.plan(located, wanted, request.allPlatforms ?? false, signal);
@@ -307,7 +310,9 @@ export class Puller {
               return { upToDate: true, candidate, digest: head.digest, imageId: local.imageId };
             }
           }
-          const top = await client.resolveManifest(repository, ref, { signal });
+          // One GET by tag, not HEAD then GET by digest: the body is hashed (and checked against the
+          // Docker-Content-Digest the registry sent), so everything after is pinned to that digest all the same.
+          const top = await client.fetchManifest(repository, ref, { signal });
           return { candidate, source, client, repository, top };
         } catch (err) {
           if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');

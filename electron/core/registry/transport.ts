@@ -281,6 +281,7 @@ export async function readCapped(
     if (err instanceof BerthError) throw err;
     throw classifyNetworkError(err, response.url, signal);
   }
+  await connectionReturned();
   return Buffer.concat(chunks, total);
 }
 
@@ -290,7 +291,19 @@ export async function discard(body: Dispatcher.ResponseData['body']): Promise<vo
     await body.dump({ limit: 64 * 1024 });
   } catch {
     body.destroy();
+    return;
   }
+  await connectionReturned();
+}
+
+/**
+ * Resolves once the connection a fully read response came on is free again. undici ends the body first
+ * and hands the socket back to its pool on the next turn of the event loop (setImmediate, scheduled
+ * before the body's end is seen here): a request sent in between would open a new connection, so every
+ * manifest, config and token fetch of a pull did. A setImmediate queued now runs after undici's.
+ */
+function connectionReturned(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The declared Content-Length, if it is a plain non-negative integer. */
