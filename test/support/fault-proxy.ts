@@ -77,6 +77,8 @@ export interface FaultProxy {
   /** Drops every rule and the request log. */
   clear(): void;
   requests(): ProxyRequestRecord[];
+  /** TCP connections clients opened since the start or the last `clear` (TLS or not). */
+  connections(): number;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startFaultProxy(
   const rules: LiveRule[] = [];
   const records: ProxyRequestRecord[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -247,6 +250,7 @@ export async function startFaultProxy(
 
   const server: Server = options.tls ? createHttpsServer(options.tls, handler) : createHttpServer(handler);
   server.on('connection', (socket: Socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -268,8 +272,10 @@ export async function startFaultProxy(
     clear: () => {
       rules.length = 0;
       records.length = 0;
+      connections = 0;
     },
     requests: () => records.slice(),
+    connections: () => connections,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

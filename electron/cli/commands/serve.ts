@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Handlers } from '../../../shared/contract';
-import { startServe } from '../../serve/server';
-import { archiveRoutes } from '../../serve/archive-routes';
 import { ImageStore } from '../../core/store/image-store';
-import { createHandlers } from '../../ipc/handlers';
 import { settingsPath } from '../../core/settings';
 import { version } from '../../version';
 import { rendererDir } from '../../package-root';
@@ -21,6 +18,12 @@ export function parsePort(value: string): number {
 /** Starts the browser host and keeps running until interrupted. */
 export async function serve(command: Command, opts: { host: string; port: number }): Promise<void> {
   const { store } = globalOptions(command);
+  // The server (ws), the contract handlers and the archive routes load here, not with every `berth` command.
+  const [{ startServe }, { archiveRoutes }, { createHandlers }] = await Promise.all([
+    import('../../serve/server'),
+    import('../../serve/archive-routes'),
+    import('../../ipc/handlers'),
+  ]);
   // One store instance behind both the contract and the archive routes, so loads reach every UI as events.
   const imageStore = await ImageStore.open(store);
   const archives = archiveRoutes(() => Promise.resolve(imageStore));

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { BerthError } from '../../../shared/error';
 import { indexLayer } from '../layers/index-layer';
 import type { LayerIndex } from '../layers/layer-entry';
 
@@ -20,9 +21,17 @@ export class LayerIndexTee {
   });
   private stopped = false;
 
-  constructor(expectedDiffId: string) {
+  /**
+   * `expectedDiffId` may still be on its way (the image config downloads alongside the first layer): the
+   * indexer starts at once and the DiffID is compared when both are known. If it fails to arrive, `result`
+   * rejects with that error.
+   */
+  constructor(expectedDiffId: string | Promise<string>) {
     this.pass.on('error', () => undefined);
-    this.result = indexLayer(this.pass, { expectedDiffId });
+    this.result =
+      typeof expectedDiffId === 'string'
+        ? indexLayer(this.pass, { expectedDiffId })
+        : verifiedLater(indexLayer(this.pass), expectedDiffId);
     this.result.catch(() => this.stop());
   }
 
@@ -59,4 +68,16 @@ export class LayerIndexTee {
     this.stopped = true;
     this.pass.destroy();
   }
+}
+
+/** The index once `expected` is known and matches its DiffID (DIGEST_MISMATCH as indexLayer words it, else). */
+async function verifiedLater(indexing: Promise<LayerIndex>, expected: Promise<string>): Promise<LayerIndex> {
+  const [index, diffId] = await Promise.all([indexing, expected]);
+  if (index.diffId !== diffId) {
+    throw new BerthError('DIGEST_MISMATCH', `layer DiffID is ${index.diffId}, expected ${diffId}`, {
+      expected: diffId,
+      actual: index.diffId,
+    });
+  }
+  return index;
 }

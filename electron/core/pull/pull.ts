@@ -24,6 +24,7 @@ import {
 } from '../registry/platform';
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
 import type { ImageStore } from '../store/image-store';
+import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
 import { LayerIndexTee } from './layer-index-tee';
 import { PullTracker } from './progress';
@@ -92,9 +93,14 @@ interface Located {
 
 interface PlannedImage {
   manifest: FetchedManifest & { parsed: ImageManifest };
-  config: Buffer;
+  /** The config and what it says; it may still be downloading while the first layers start. */
+  config: Promise<ImageConfig>;
+}
+
+interface ImageConfig {
+  bytes: Buffer;
   diffIds: string[];
-  platform: string;
+  platform: Platform;
 }
 
 /** Errors after which the next mirror or search registry is worth trying. */
@@ -202,6 +208,8 @@ export class Puller {
         bytesDownloaded: 0,
       };
     }
+    // Something will be written: the lock library loads while the manifests and config are fetched.
+    loadLockLibrary().catch(() => undefined);
     const name = located.candidate.reference;
     tracker.setReference(formatReference(name));
     const plan = await this.plan(located, wanted, request.allPlatforms ?? false, signal);
@@ -209,11 +217,19 @@ export class Puller {
     const layers = uniqueLayers(plan.images);
     tracker.setLayers(layers);
     const results = new Map<string, { status: 'downloaded' | 'exists'; uncompressedSize?: number }>();
-    const diffIdOf = new Map<string, string>();
-    for (const image of plan.images) {
-      image.manifest.parsed.layers.forEach((l, i) => diffIdOf.set(l.digest, image.diffIds[i] as string));
-    }
     const inner = new AbortController();
+    // The configs arrive while the first layers download; a layer is published only once its DiffID
+    // (from the config) was checked, and a config that fails stops the downloads.
+    const configs = Promise.all(plan.images.map((image) => image.config));
+    configs.catch(() => inner.abort());
+    const diffIdOf = new Map<string, Promise<string>>();
+    for (const image of plan.images) {
+      image.manifest.parsed.layers.forEach((l, i) => {
+        const diffId = image.config.then((config) => config.diffIds[i] as string);
+        diffId.catch(() => undefined);
+        diffIdOf.set(l.digest, diffId);
+      });
+    }
     const onAbort = (): void => inner.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -224,7 +240,7 @@ export class Puller {
             await this.fetchLayer(
               located,
               layer,
-              diffIdOf.get(layer.digest) as string,
+              diffIdOf.get(layer.digest) as Promise<string>,
               tracker,
               inner.signal,
             ),
@@ -234,16 +250,22 @@ export class Puller {
           throw err;
         }
       });
+    } catch (err) {
+      // A config that failed is why the downloads stopped: its error is the one to report.
+      if (!signal.aborted) await configs;
+      throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+    const planned = await configs;
 
     if (plan.index)
       await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
     const images: PulledImage[] = [];
     for (const [i, image] of plan.images.entries()) {
-      await store.putBlob(image.config, {
+      const config = planned[i] as ImageConfig;
+      await store.putBlob(config.bytes, {
         digest: image.manifest.parsed.config.digest,
         size: image.manifest.parsed.config.size,
       });
@@ -263,7 +285,11 @@ export class Puller {
         uncompressedSizes,
         action: 'pull',
       });
-      images.push({ imageId: committed.id, manifestDigest: image.manifest.digest, platform: image.platform });
+      images.push({
+        imageId: committed.id,
+        manifestDigest: image.manifest.digest,
+        platform: formatPlatform(config.platform),
+      });
     }
     const outcome: PullOutcome = {
       pullId,
@@ -307,7 +333,9 @@ export class Puller {
               return { upToDate: true, candidate, digest: head.digest, imageId: local.imageId };
             }
           }
-          const top = await client.resolveManifest(repository, ref, { signal });
+          // One GET by tag, not HEAD then GET by digest: the body is hashed (and checked against the
+          // Docker-Content-Digest the registry sent), so everything after is pinned to that digest all the same.
+          const top = await client.fetchManifest(repository, ref, { signal });
           return { candidate, source, client, repository, top };
         } catch (err) {
           if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
@@ -364,32 +392,50 @@ export class Puller {
     } else {
       manifests.push(top as FetchedManifest & { parsed: ImageManifest });
     }
-    const images: PlannedImage[] = [];
-    for (const manifest of manifests) {
-      const config = (await this.options.store.hasBlob(manifest.parsed.config.digest))
-        ? await this.options.store.readBlob(manifest.parsed.config.digest)
-        : await client.fetchBlobBytes(repository, manifest.parsed.config, { signal });
-      const facts = readConfig(config, manifest.parsed, where);
-      if (!index && wanted && !platformMatches(facts.platform, wanted)) {
+    const images: PlannedImage[] = manifests.map((manifest) => {
+      const config = this.config(client, repository, manifest.parsed, where, signal);
+      // Handled by whoever awaits it (the pull waits for every config); never an unhandled rejection.
+      config.catch(() => undefined);
+      return { manifest, config };
+    });
+    // Only the config of a plain manifest can say the image is for another platform than asked: that
+    // refusal comes before any layer moves.
+    if (!index && wanted) {
+      const { platform } = await (images[0] as PlannedImage).config;
+      if (!platformMatches(platform, wanted)) {
         throw new BerthError(
           'PLATFORM_UNAVAILABLE',
-          `${where} is for ${formatPlatform(facts.platform)}, not ${formatPlatform(normalizePlatform(wanted))}`,
+          `${where} is for ${formatPlatform(platform)}, not ${formatPlatform(normalizePlatform(wanted))}`,
           {
             requested: formatPlatform(normalizePlatform(wanted)),
-            available: [formatPlatform(facts.platform)],
+            available: [formatPlatform(platform)],
           },
         );
       }
-      images.push({ manifest, config, diffIds: facts.diffIds, platform: formatPlatform(facts.platform) });
     }
     return index ? { index, images } : { images };
+  }
+
+  /** An image's config, from the store when it has it, else from the registry, with its DiffIDs and platform. */
+  private async config(
+    client: RegistryClient,
+    repository: string,
+    manifest: ImageManifest,
+    where: string,
+    signal: AbortSignal,
+  ): Promise<ImageConfig> {
+    const bytes = (await this.options.store.hasBlob(manifest.config.digest))
+      ? await this.options.store.readBlob(manifest.config.digest)
+      : await client.fetchBlobBytes(repository, manifest.config, { signal });
+    const facts = readConfig(bytes, manifest, where);
+    return { bytes, diffIds: facts.diffIds, platform: facts.platform };
   }
 
   /** Brings one layer into the store (or finds it there), sharing a download another pull already started. */
   private async fetchLayer(
     located: Located,
     layer: Descriptor,
-    diffId: string,
+    diffId: Promise<string>,
     tracker: PullTracker,
     signal: AbortSignal,
   ): Promise<{ status: 'downloaded' | 'exists'; uncompressedSize?: number }> {
@@ -429,7 +475,7 @@ export class Puller {
   private async download(
     located: Located,
     layer: Descriptor,
-    diffId: string,
+    diffId: Promise<string>,
     tracker: PullTracker,
     signal: AbortSignal,
   ): Promise<number> {
@@ -500,7 +546,7 @@ export class Puller {
           ? {
               beforePublish: async () => {
                 index = await streamed.result.catch((err: unknown) => {
-                  throw diffIdRefusal(err, layer.digest, diffId);
+                  throw diffIdRefusal(err, layer.digest);
                 });
               },
             }
@@ -514,9 +560,9 @@ export class Puller {
     if (index === undefined) {
       tracker.layerStatus(layer.digest, 'indexing');
       // The blob was resumed or already complete: one pass over the verified bytes checks the diff ID and indexes.
-      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: diffId }).catch(
+      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: await diffId }).catch(
         (err: unknown) => {
-          throw diffIdRefusal(err, layer.digest, diffId);
+          throw diffIdRefusal(err, layer.digest);
         },
       );
     }
@@ -528,8 +574,9 @@ export class Puller {
 }
 
 /** Names the layer and the config's DiffID when the indexer found another DiffID; other errors pass as they are. */
-function diffIdRefusal(err: unknown, digest: string, diffId: string): unknown {
+function diffIdRefusal(err: unknown, digest: string): unknown {
   if (err instanceof BerthError && err.code === 'DIGEST_MISMATCH') {
+    const diffId = String(err.detail?.expected);
     return new BerthError(
       'DIGEST_MISMATCH',
       `layer ${digest} unpacks to ${String(err.detail?.actual)}, but the image config lists ${diffId}; the image is refused`,

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BerthError } from '../../../shared/error';
 import type { RegistryCertificates } from '../reference/certs';
 import { TransientError } from './retry';
+import { Agent, EnvHttpProxyAgent, request } from './undici-parts';
 
 /** Cap on manifests, configs and tag-list pages, read while streaming (4 MiB). */
 export const manifestSizeMax = 4 * 1024 * 1024;
@@ -280,6 +281,7 @@ export async function readCapped(
     if (err instanceof BerthError) throw err;
     throw classifyNetworkError(err, response.url, signal);
   }
+  await connectionReturned();
   return Buffer.concat(chunks, total);
 }
 
@@ -289,7 +291,19 @@ export async function discard(body: Dispatcher.ResponseData['body']): Promise<vo
     await body.dump({ limit: 64 * 1024 });
   } catch {
     body.destroy();
+    return;
   }
+  await connectionReturned();
+}
+
+/**
+ * Resolves once the connection a fully read response came on is free again. undici ends the body first
+ * and hands the socket back to its pool on the next turn of the event loop (setImmediate, scheduled
+ * before the body's end is seen here): a request sent in between would open a new connection, so every
+ * manifest, config and token fetch of a pull did. A setImmediate queued now runs after undici's.
+ */
+function connectionReturned(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The declared Content-Length, if it is a plain non-negative integer. */

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { BerthError } from '../../../shared/error';
 import { parseDigest } from '../../../shared/digest';
 import { blobFile, ignoreMissing, syncDir, type LayoutPaths } from './layout';
+import { loadLockLibrary } from './lock';
 
 /** What the writer is told to expect; the digest is required so a partial file can be resumed by it. */
 export interface IngestExpectation {
@@ -201,7 +202,7 @@ export class BlobWriter {
 }
 
 async function lockIngest(partial: string): Promise<() => Promise<void>> {
-  const { default: lockfile } = await import('proper-lockfile');
+  const { default: lockfile } = await loadLockLibrary();
   const deadline = Date.now() + 10 * 60_000;
   for (let pause = 10; ; pause = Math.min(pause * 2, 500)) {
     try {

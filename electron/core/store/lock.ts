@@ -1,6 +1,19 @@
 import { open } from 'node:fs/promises';
 import { BerthError } from '../../../shared/error';
 
+const importLockLibrary = () => import('proper-lockfile');
+let lockLibrary: ReturnType<typeof importLockLibrary> | undefined;
+
+/**
+ * proper-lockfile, loaded once with the first write, not with the store: it patches fs (graceful-fs), which
+ * costs every process that only reads (`berth serve`'s start, `berth images`) tens of milliseconds. A pull
+ * starts loading it while it waits for the registry, so its first layer does not wait for it.
+ */
+export function loadLockLibrary(): ReturnType<typeof importLockLibrary> {
+  lockLibrary ??= importLockLibrary();
+  return lockLibrary;
+}
+
 /** How long writers wait for the store lock, and when a lock left by a dead process counts as stale. */
 export interface LockOptions {
   staleMs?: number;
@@ -48,9 +61,7 @@ export class StoreLock {
   }
 
   private async acquire(onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
-    // Loaded with the first write, not with the store: it patches fs (graceful-fs), which costs every
-    // process that only reads (`berth serve`'s start, `berth images`) tens of milliseconds.
-    const { default: lockfile } = await import('proper-lockfile');
+    const { default: lockfile } = await loadLockLibrary();
     const deadline = Date.now() + this.waitMs;
     let pause = 5;
     for (;;) {

@@ -74,4 +74,37 @@ describe('LayerIndexTee', () => {
     await expect(tee.result).rejects.toBeDefined();
     expect(unhandled).toEqual([]);
   });
+  it('indexes while the DiffID is still on its way, and checks it once it arrives', async () => {
+    const layer = buildLayer({ entries: [{ path: 'big.bin', size: 4 * 1024 * kib }], gzipLevel: 1 });
+    let arrive: (diffId: string) => void = () => undefined;
+    const tee = new LayerIndexTee(new Promise<string>((resolve) => (arrive = resolve)));
+    // 4 MiB of pushes is more than the tee buffers: they only complete if indexing runs before the DiffID is known.
+    for (const chunk of chunks(layer.bytes)) await tee.push(chunk);
+    tee.end();
+    arrive(layer.diffId);
+    expect((await tee.result).diffId).toBe(layer.diffId);
+  });
+
+  it('refuses a DiffID that arrives late and differs, worded as indexLayer words it', async () => {
+    const layer = buildLayer({ entries: [{ path: 'f', content: 'x' }] });
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    const tee = new LayerIndexTee(Promise.resolve(wrong));
+    for (const chunk of chunks(layer.bytes)) await tee.push(chunk);
+    tee.end();
+    await expect(tee.result).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+      detail: { expected: wrong, actual: layer.diffId },
+    });
+    expect(unhandled).toEqual([]);
+  });
+
+  it('fails with the error of a DiffID that never arrives, and stops taking pushes', async () => {
+    const layer = buildLayer({ entries: [{ path: 'big.bin', size: 2 * 1024 * kib }], gzipLevel: 1 });
+    const parts = chunks(layer.bytes);
+    const tee = new LayerIndexTee(Promise.reject(new Error('config refused')));
+    await expect(tee.result).rejects.toThrow('config refused');
+    for (const chunk of parts) await tee.push(chunk);
+    tee.end();
+    expect(unhandled).toEqual([]);
+  });
 });
