@@ -106,9 +106,8 @@ class IndexBuilder {
     const { path, absolute } = normalized;
     if (absolute) this.notice(name, 'absolute-path', false);
     if (path === '') return undefined;
-    const base = baseName(path);
-    if (base.startsWith(whiteoutPrefix)) {
-      this.onMarker(name, path, base);
+    if (path.startsWith(whiteoutPrefix, path.lastIndexOf('/') + 1)) {
+      this.onMarker(name, path, baseName(path));
       return undefined;
     }
     const type = entryTypeOf(entry.type);
