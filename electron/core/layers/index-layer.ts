@@ -115,15 +115,19 @@ class IndexBuilder {
       this.notice(name, 'unsupported-type', true);
       return undefined;
     }
-    const record: LayerEntry = {
-      path,
-      type,
-      size: type === 'file' ? entry.size : 0,
-      mode: entry.mode ?? 0,
-      uid: entry.uid ?? 0,
-      gid: entry.gid ?? 0,
-      mtime: entry.mtime !== undefined ? Math.floor(entry.mtime) : 0,
-    };
+    const mode = entry.mode ?? 0;
+    const uid = entry.uid ?? 0;
+    const gid = entry.gid ?? 0;
+    const mtime = entry.mtime !== undefined ? Math.floor(entry.mtime) : 0;
+    if (type === 'file') {
+      // The hash field is in the literal (ContentHash fills it when the content ends), so the record is built
+      // with every field in the object itself: adding one later costs a second, separate allocation per file,
+      // and with 200,000 files the young-generation collections that copy survivors are most of the GC time.
+      const record: LayerEntry = { path, type, size: entry.size, mode, uid, gid, mtime, contentHash: '' };
+      this.entries.push(record);
+      return this.content.open(record);
+    }
+    const record: LayerEntry = { path, type, size: 0, mode, uid, gid, mtime };
     if (type === 'symlink') record.linkTarget = entry.linkpath ?? '';
     if (type === 'hardlink') {
       const target = normalizeEntryPath(entry.linkpath ?? '');
@@ -134,7 +138,7 @@ class IndexBuilder {
       record.linkTarget = target.path;
     }
     this.entries.push(record);
-    return type === 'file' ? this.content.open(record) : undefined;
+    return undefined;
   }
 
   private onMarker(name: string, path: string, base: string): void {
