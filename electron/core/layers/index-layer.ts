@@ -61,7 +61,7 @@ class ContentHash implements TarBodySink {
     return this;
   }
 
-  data(chunk: Buffer, last: boolean): void {
+  data(chunk: Uint8Array, last: boolean): void {
     if (this.hash) this.hash.update(chunk);
     else if (last) this.digest = oneShotHash('sha256', chunk, 'hex');
     else this.hash = createHash('sha256').update(chunk);

@@ -219,7 +219,7 @@ export interface TarHeader {
  * follows for this entry.
  */
 export interface TarBodySink {
-  data(chunk: Buffer, last: boolean): void;
+  data(chunk: Uint8Array, last: boolean): void;
   end(): void;
 }
 
@@ -519,9 +519,12 @@ export class TarHeaderFeed {
         const take = Math.min(this.blockRemain, length - pos);
         const data = Math.min(take, this.dataRemain);
         if (data > 0) {
-          const view = chunk.subarray(pos, pos + data);
-          if (this.state === 'meta') this.metaChunks.push(Buffer.from(view));
-          else this.sink?.data(view, data === this.dataRemain);
+          if (this.state === 'meta') this.metaChunks.push(Buffer.from(chunk.subarray(pos, pos + data)));
+          else if (this.sink !== undefined) {
+            // A plain Uint8Array view: a Buffer's subarray goes through Buffer's own constructor, once per file.
+            const view = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, data);
+            this.sink.data(view, data === this.dataRemain);
+          }
           this.dataRemain -= data;
         }
         pos += take;
