@@ -118,8 +118,8 @@ export class GunzipWorkerError extends Error {
  * Decompresses gzip on a worker thread, which also computes the sha256 of the output (the DiffID), so the
  * caller's thread only handles the decoded chunks. Yields each decoded chunk and returns the hex digest once the
  * stream ends. Backpressure holds both ways: input is read from `source` only while the worker holds less than
- * `inputAhead` bytes of it, and the worker stops after `credits` chunks the consumer has not taken. The worker is terminated however
- * the generator ends (done, error, or the consumer stopping early), and `source` is closed.
+ * `inputAhead` bytes of it, and the worker stops after `credits` chunks the consumer has not taken. The worker is
+ * terminated however the generator ends (done, error, or the consumer stopping early), and `source` is closed.
  */
 export async function* gunzipOffThread(
   source: AsyncIterator<Buffer>,
