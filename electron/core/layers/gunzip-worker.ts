@@ -3,19 +3,22 @@ import { Worker } from 'node:worker_threads';
 /**
  * The worker's program, run with `eval` so it needs no file of its own beside whichever bundle loaded this module
  * (the Electron main bundle, the CLI, the bench workloads, or the sources under test). It asks for compressed
- * input only when zlib wants more, inflates it, hashes the output for the DiffID, and copies each output chunk
- * into the next slot of a shared ring, waiting while every slot holds a chunk the other side has not taken.
+ * input while less than `inputAhead` bytes of it are queued (so zlib does not wait for the main thread to read
+ * the next chunk), inflates it, hashes the output for the DiffID, and copies each output chunk into the next slot
+ * of a shared ring. When every slot holds a chunk the other side has not taken, it sleeps until half the ring is
+ * free: one wake-up per half ring, not per chunk, as each wake-up is a trip through the scheduler.
  */
 const workerProgram = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createGunzip } = require('node:zlib');
 const { createHash } = require('node:crypto');
 const { Readable } = require('node:stream');
-const { chunkSize, credits } = workerData;
+const { chunkSize, credits, inputAhead } = workerData;
 const ring = new Uint8Array(workerData.ring);
 const taken = new Int32Array(workerData.taken);
+const refill = Math.max(1, credits >> 1);
 const hash = createHash('sha256');
-const input = new Readable({ highWaterMark: 1, read() { parentPort.postMessage({ kind: 'need' }); } });
+const input = new Readable({ highWaterMark: inputAhead, read() { parentPort.postMessage({ kind: 'need' }); } });
 parentPort.on('message', (message) => {
   if (message.kind === 'input') input.push(Buffer.from(message.chunk));
   else input.push(null);
@@ -30,11 +33,15 @@ input.pipe(gunzip);
       for (let at = 0; at < output.length; at += chunkSize) {
         const chunk = output.subarray(at, at + chunkSize);
         for (;;) {
-          const done = Atomics.load(taken, 0);
+          let done = Atomics.load(taken, 0);
           if (sent - done < credits) break;
-          Atomics.store(taken, 1, 1);
-          const wait = Atomics.waitAsync(taken, 0, done);
-          if (wait.async) await wait.value;
+          const wanted = sent - credits + refill;
+          Atomics.store(taken, 1, wanted);
+          done = Atomics.load(taken, 0);
+          if (done < wanted) {
+            const wait = Atomics.waitAsync(taken, 0, done);
+            if (wait.async) await wait.value;
+          }
           Atomics.store(taken, 1, 0);
         }
         const slot = sent % credits;
@@ -88,6 +95,8 @@ export interface GunzipWorkerOptions {
   chunkSize: number;
   /** Slots in the ring of decoded chunks shared with the worker: memory is bounded at credits × chunkSize. */
   credits: number;
+  /** Compressed bytes the worker keeps queued ahead of zlib (one more source chunk may be in flight). */
+  inputAhead: number;
   /**
    * Yield views of the shared ring instead of private copies. Only for a consumer that keeps no reference to a
    * chunk once it asks for the next one: the worker refills the slot after that.
@@ -108,9 +117,9 @@ export class GunzipWorkerError extends Error {
 /**
  * Decompresses gzip on a worker thread, which also computes the sha256 of the output (the DiffID), so the
  * caller's thread only handles the decoded chunks. Yields each decoded chunk and returns the hex digest once the
- * stream ends. Backpressure holds both ways: input is read from `source` only when the worker's zlib asks for
- * it, and the worker stops after `credits` chunks the consumer has not taken. The worker is terminated however
- * the generator ends (done, error, or the consumer stopping early), and `source` is closed.
+ * stream ends. Backpressure holds both ways: input is read from `source` only while the worker holds less than
+ * `inputAhead` bytes of it, and the worker stops after `credits` chunks the consumer has not taken. The worker is
+ * terminated however the generator ends (done, error, or the consumer stopping early), and `source` is closed.
  */
 export async function* gunzipOffThread(
   source: AsyncIterator<Buffer>,
@@ -118,11 +127,17 @@ export async function* gunzipOffThread(
 ): AsyncGenerator<Buffer, string, undefined> {
   const { chunkSize, credits } = options;
   const ring = Buffer.from(new SharedArrayBuffer(chunkSize * credits));
-  // [chunks taken, 1 while the worker waits for a free slot]: the consumer wakes the worker only when it waits.
+  // [chunks taken, the count the worker sleeps until (0 while it runs)]: the consumer wakes it only on reaching that.
   const taken = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(workerProgram, {
     eval: true,
-    workerData: { chunkSize, credits, ring: ring.buffer, taken: taken.buffer },
+    workerData: {
+      chunkSize,
+      credits,
+      inputAhead: options.inputAhead,
+      ring: ring.buffer,
+      taken: taken.buffer,
+    },
     // The worker holds a stream and a hash; small heaps keep its share of the process's memory small too.
     resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
   });
@@ -164,8 +179,9 @@ export async function* gunzipOffThread(
   });
   worker.on('error', (err) => fail(err));
   const release = (): void => {
-    Atomics.add(taken, 0, 1);
-    if (Atomics.load(taken, 1) === 1) Atomics.notify(taken, 0);
+    const done = Atomics.add(taken, 0, 1) + 1;
+    const wanted = Atomics.load(taken, 1);
+    if (wanted !== 0 && done >= wanted) Atomics.notify(taken, 0);
   };
   liveWorkers += 1;
   worker.once('exit', (code) => {

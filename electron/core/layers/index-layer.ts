@@ -61,7 +61,7 @@ class ContentHash implements TarBodySink {
     return this;
   }
 
-  data(chunk: Buffer, last: boolean): void {
+  data(chunk: Uint8Array, last: boolean): void {
     if (this.hash) this.hash.update(chunk);
     else if (last) this.digest = oneShotHash('sha256', chunk, 'hex');
     else this.hash = createHash('sha256').update(chunk);
@@ -106,9 +106,8 @@ class IndexBuilder {
     const { path, absolute } = normalized;
     if (absolute) this.notice(name, 'absolute-path', false);
     if (path === '') return undefined;
-    const base = baseName(path);
-    if (base.startsWith(whiteoutPrefix)) {
-      this.onMarker(name, path, base);
+    if (path.startsWith(whiteoutPrefix, path.lastIndexOf('/') + 1)) {
+      this.onMarker(name, path, baseName(path));
       return undefined;
     }
     const type = entryTypeOf(entry.type);
@@ -116,15 +115,19 @@ class IndexBuilder {
       this.notice(name, 'unsupported-type', true);
       return undefined;
     }
-    const record: LayerEntry = {
-      path,
-      type,
-      size: type === 'file' ? entry.size : 0,
-      mode: entry.mode ?? 0,
-      uid: entry.uid ?? 0,
-      gid: entry.gid ?? 0,
-      mtime: entry.mtime !== undefined ? Math.floor(entry.mtime) : 0,
-    };
+    const mode = entry.mode ?? 0;
+    const uid = entry.uid ?? 0;
+    const gid = entry.gid ?? 0;
+    const mtime = entry.mtime !== undefined ? Math.floor(entry.mtime) : 0;
+    if (type === 'file') {
+      // The hash field is in the literal (ContentHash fills it when the content ends), so the record is built
+      // with every field in the object itself: adding one later costs a second, separate allocation per file,
+      // and with 200,000 files the young-generation collections that copy survivors are most of the GC time.
+      const record: LayerEntry = { path, type, size: entry.size, mode, uid, gid, mtime, contentHash: '' };
+      this.entries.push(record);
+      return this.content.open(record);
+    }
+    const record: LayerEntry = { path, type, size: 0, mode, uid, gid, mtime };
     if (type === 'symlink') record.linkTarget = entry.linkpath ?? '';
     if (type === 'hardlink') {
       const target = normalizeEntryPath(entry.linkpath ?? '');
@@ -135,7 +138,7 @@ class IndexBuilder {
       record.linkTarget = target.path;
     }
     this.entries.push(record);
-    return type === 'file' ? this.content.open(record) : undefined;
+    return undefined;
   }
 
   private onMarker(name: string, path: string, base: string): void {

@@ -249,5 +249,8 @@ export async function decodeLayer(
  */
 const gunzipChunkBytes = 256 * 1024;
 
-/** Eight decoded chunks (2 MiB) at most in flight between the gzip worker and the tar reader. */
-const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 8 };
+/**
+ * Eight decoded chunks (2 MiB) at most in flight between the gzip worker and the tar reader, and 2 MiB of
+ * compressed input queued in the worker.
+ */
+const gunzipWorkerOptions = { chunkSize: gunzipChunkBytes, credits: 8, inputAhead: 2 * 1024 * 1024 };

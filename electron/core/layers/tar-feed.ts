@@ -219,7 +219,7 @@ export interface TarHeader {
  * follows for this entry.
  */
 export interface TarBodySink {
-  data(chunk: Buffer, last: boolean): void;
+  data(chunk: Uint8Array, last: boolean): void;
   end(): void;
 }
 
@@ -253,7 +253,20 @@ const typeNames: Record<string, ReadEntry['type']> = {
 const fileSystemCodes = new Set(['0', '', '1', '2', '3', '4', '5', '6', '7', 'D']);
 /** Header type codes that carry metadata for the next entry (or all later ones). */
 const metaCodes = new Set(['g', 'x', 'X', 'K', 'L', 'N']);
-const readableCodes = new Set([...fileSystemCodes, ...metaCodes]);
+
+/** Bits of `flagClasses`: the type flag names a type the `tar` package knows, a file-system entry, metadata. */
+const knownFlag = 1;
+const fileSystemFlag = 2;
+const metaFlag = 4;
+/** The class bits of each header type-flag byte, so a header is classified with one lookup instead of sets. */
+const flagClasses = new Uint8Array(256);
+for (const [codes, bit] of [
+  [Object.keys(typeNames), knownFlag],
+  [fileSystemCodes, fileSystemFlag],
+  [metaCodes, metaFlag],
+] as const) {
+  for (const code of codes) flagClasses[code === '' ? 0 : code.charCodeAt(0)]! |= bit;
+}
 
 /** Fields a PAX record or GNU long-name header sets for the next entry. */
 interface Overrides {
@@ -318,30 +331,55 @@ function base256(block: Buffer, off: number, size: number): number {
   return value;
 }
 
-/** A 4-byte-aligned copy of the header being summed, read a word at a time. */
+/** A 4-byte-aligned copy of a header that lies unaligned in its chunk, read a word at a time. */
 const sumScratch = new Uint32Array(128);
 const sumScratchBytes = Buffer.from(sumScratch.buffer);
 
 /**
- * The ustar checksum of the 512-byte header at `off`: the byte sum with the checksum field counted as spaces.
- * Adds two bytes per 16-bit lane of each 32-bit word (at most 128 × 510 per lane, so lanes never carry), four
- * times fewer steps than a byte loop; this runs once per entry.
+ * The ustar checksum of the 512-byte header at word `at` of `words`: the byte sum with the checksum field counted
+ * as spaces. Adds two bytes per 16-bit lane of each 32-bit word (at most 128 × 510 per lane, so lanes never
+ * carry), four times fewer steps than a byte loop; this runs once per entry.
  */
-function headerSum(block: Buffer, off: number): number {
-  block.copy(sumScratchBytes, 0, off, off + 512);
+function headerSum(words: Uint32Array, at: number): number {
   let lanes = 0;
-  for (let i = 0; i < 37; i++) {
-    const word = sumScratch[i]!;
+  for (let i = at; i < at + 37; i++) {
+    const word = words[i]!;
     lanes = (lanes + (word & 0x00ff00ff) + ((word >>> 8) & 0x00ff00ff)) | 0;
   }
-  for (let i = 39; i < 128; i++) {
-    const word = sumScratch[i]!;
+  for (let i = at + 39; i < at + 128; i++) {
+    const word = words[i]!;
     lanes = (lanes + (word & 0x00ff00ff) + ((word >>> 8) & 0x00ff00ff)) | 0;
   }
   return 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
 }
 
-const ustarMagic = Buffer.from('ustar\u000000', 'latin1');
+/** The 32-bit words of a chunk from its first 4-byte boundary on, so aligned headers are summed in place. */
+function wordsOf(chunk: Buffer): { words: Uint32Array; skew: number } {
+  const skew = (4 - (chunk.byteOffset & 3)) & 3;
+  const count = Math.max(0, chunk.length - skew) >>> 2;
+  return { words: new Uint32Array(chunk.buffer, chunk.byteOffset + skew, count), skew };
+}
+
+/** The checksum of the header at `off` of `block`, read in place when `words` covers it aligned. */
+function blockSum(block: Buffer, off: number, words: Uint32Array | undefined, skew: number): number {
+  if (words !== undefined && ((off - skew) & 3) === 0) return headerSum(words, (off - skew) >>> 2);
+  block.copy(sumScratchBytes, 0, off, off + 512);
+  return headerSum(sumScratch, 0);
+}
+
+/** Whether the header at `off` carries the POSIX `ustar\0` magic and `00` version (GNU tar writes `ustar  \0`). */
+function isUstar(block: Buffer, off: number): boolean {
+  return (
+    block[off + 257] === 0x75 &&
+    block[off + 258] === 0x73 &&
+    block[off + 259] === 0x74 &&
+    block[off + 260] === 0x61 &&
+    block[off + 261] === 0x72 &&
+    block[off + 262] === 0 &&
+    block[off + 263] === 0x30 &&
+    block[off + 264] === 0x30
+  );
+}
 
 /** Applies PAX records (`<length> <key>=<value>\n`) to `into`; path and linkpath must hold no NUL. */
 function applyPax(text: Buffer, into: Overrides, global: boolean): void {
@@ -469,6 +507,7 @@ export class TarHeaderFeed {
   private consume(chunk: Buffer): void {
     let pos = 0;
     const length = chunk.length;
+    const { words, skew } = wordsOf(chunk);
     while (pos < length && !this.sawEof) {
       if (this.state === 'header') {
         if (this.partial !== undefined) {
@@ -481,21 +520,24 @@ export class TarHeaderFeed {
           }
           const block = Buffer.concat([this.partial, take]);
           this.partial = undefined;
-          this.header(block, 0);
+          this.header(block, 0, undefined, 0);
         } else if (length - pos < 512) {
           this.partial = Buffer.from(chunk.subarray(pos));
           return;
         } else {
-          this.header(chunk, pos);
+          this.header(chunk, pos, words, skew);
           pos += 512;
         }
       } else {
         const take = Math.min(this.blockRemain, length - pos);
         const data = Math.min(take, this.dataRemain);
         if (data > 0) {
-          const view = chunk.subarray(pos, pos + data);
-          if (this.state === 'meta') this.metaChunks.push(Buffer.from(view));
-          else this.sink?.data(view, data === this.dataRemain);
+          if (this.state === 'meta') this.metaChunks.push(Buffer.from(chunk.subarray(pos, pos + data)));
+          else if (this.sink !== undefined) {
+            // A plain Uint8Array view: a Buffer's subarray goes through Buffer's own constructor, once per file.
+            const view = new Uint8Array(chunk.buffer, chunk.byteOffset + pos, data);
+            this.sink.data(view, data === this.dataRemain);
+          }
           this.dataRemain -= data;
         }
         pos += take;
@@ -549,8 +591,8 @@ export class TarHeaderFeed {
     });
   }
 
-  private header(block: Buffer, off: number): void {
-    const sum = headerSum(block, off);
+  private header(block: Buffer, off: number, words: Uint32Array | undefined, skew: number): void {
+    const sum = blockSum(block, off, words, skew);
     const checksum = fieldNumber(block, off + 148, 8);
     if (checksum === undefined && sum === 8 * 0x20) {
       if (this.sawNullBlock) this.sawEof = true;
@@ -559,21 +601,22 @@ export class TarHeaderFeed {
     }
     this.sawNullBlock = false;
     if (checksum !== sum) this.invalid('checksum failure');
-    const code = fieldString(block, off + 156, 1);
-    const fileSystem = fileSystemCodes.has(code);
+    const flag = block[off + 156] ?? 0;
+    const flagClass = flagClasses[flag] ?? 0;
+    const fileSystem = (flagClass & fileSystemFlag) !== 0;
     const local = fileSystem ? this.local : undefined;
     const global = fileSystem ? this.global : undefined;
     let path = local?.path;
     if (path === undefined) {
       path = fieldString(block, off, 100);
-      if (block.compare(ustarMagic, 0, 8, off + 257, off + 265) === 0) {
+      if (isUstar(block, off)) {
         const prefix =
           block[off + 475] !== 0 ? fieldString(block, off + 345, 155) : fieldString(block, off + 345, 130);
         if (prefix !== '') path = `${prefix}/${path}`;
       }
     }
     if (path === '') this.invalid('path is required');
-    let typeCode = readableCodes.has(code) || Object.hasOwn(typeNames, code) ? code : undefined;
+    let typeCode = (flagClass & knownFlag) === 0 ? undefined : flag === 0 ? '' : String.fromCharCode(flag);
     if (typeCode === '' || typeCode === '0') typeCode = path.endsWith('/') ? '5' : '0';
     const type: ReadEntry['type'] =
       typeCode === undefined ? 'Unsupported' : (typeNames[typeCode] ?? 'Unsupported');
@@ -587,7 +630,7 @@ export class TarHeaderFeed {
       this.invalid('linkpath forbidden');
     this.dataRemain = size;
     this.blockRemain = 512 * Math.ceil(size / 512);
-    if (typeCode !== undefined && metaCodes.has(typeCode)) {
+    if (typeCode !== undefined && (flagClass & metaFlag) !== 0) {
       if (size > this.limits.maxPaxHeaderBytes) {
         throw new BerthError(
           'TOO_LARGE',
@@ -605,7 +648,7 @@ export class TarHeaderFeed {
     }
     this.local = undefined;
     this.countEntry();
-    if (typeCode === undefined || !fileSystemCodes.has(typeCode)) {
+    if (typeCode === undefined || !fileSystem) {
       this.onSkipped?.(path, type);
       this.skipBody(undefined);
       return;

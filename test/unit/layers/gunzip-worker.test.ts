@@ -4,7 +4,7 @@ import { constants, createGzip, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { bigFileTar } from '../../support/fixture-tar.js';
 import { buildLayerTar, type FixtureEntry } from '../../support/fixture-tar.js';
-import { liveGunzipWorkers } from '../../../electron/core/layers/gunzip-worker.js';
+import { gunzipOffThread, liveGunzipWorkers } from '../../../electron/core/layers/gunzip-worker.js';
 import { indexLayer, type IndexLayerOptions } from '../../../electron/core/layers/index-layer.js';
 import { chunked } from './layer-fixtures.js';
 
@@ -157,6 +157,29 @@ describe('gzip inflated on a worker thread', () => {
       await noWorkersLeft();
     });
   }
+
+  it('hands a slow consumer every chunk in order when the worker sleeps on a full ring and wakes at half', async () => {
+    const plain = Buffer.concat([...Array(40).keys()].map((i) => Buffer.alloc(50_000 + i * 1000, i)));
+    const source = chunked(gzipSync(plain), 4096)[Symbol.asyncIterator]();
+    const generator = gunzipOffThread(source, {
+      chunkSize: 16 * 1024,
+      credits: 4,
+      inputAhead: 8192,
+      lend: false,
+    });
+    const received: Buffer[] = [];
+    let next = await generator.next();
+    while (next.done !== true) {
+      received.push(next.value);
+      // A consumer that yields to the event loop per chunk, so the worker often fills the ring and sleeps.
+      await new Promise((resolve) => setImmediate(resolve));
+      next = await generator.next();
+    }
+    expect(Buffer.concat(received).equals(plain)).toBe(true);
+    expect(received.length).toBeGreaterThan(4 * 4);
+    expect(next.value).toBe(sha256(plain));
+    await noWorkersLeft();
+  });
 
   it('streams a gzip layer of 128 MiB through the worker with bounded memory', async () => {
     const size = 128 * 1024 * 1024;

@@ -238,6 +238,30 @@ describe('TarHeaderFeed', () => {
     });
   });
 
+  it('sums headers alike wherever they lie in the fed buffer (in place when 4-byte aligned, copied when not)', () => {
+    const tar = rawTar([
+      { name: 'first', body: Buffer.alloc(700, 3) },
+      { name: 'second', body: Buffer.from('two') },
+    ]);
+    const expected = parse(tar, tar.length);
+    const bad = Buffer.from(tar);
+    const badHeader = 1536;
+    bad[badHeader + 1] = 0x78;
+    for (let shift = 0; shift < 4; shift++) {
+      const backing = Buffer.alloc(tar.length + 8);
+      tar.copy(backing, shift);
+      const view = backing.subarray(shift, shift + tar.length);
+      expect(view.byteOffset % 4).toBe(shift);
+      expect(parse(view, view.length)).toEqual(expected);
+      expect(parse(view, 512 + shift)).toEqual(expected);
+      bad.copy(backing, shift);
+      expect(caught(() => parse(view, view.length))).toMatchObject({
+        code: 'ARCHIVE_INVALID',
+        message: /checksum failure/,
+      });
+    }
+  });
+
   it('refuses NULs in GNU long names, and passes unsupported types to onSkipped', () => {
     const name = Buffer.from('evil\0name\0\0');
     const header = Buffer.alloc(512);
