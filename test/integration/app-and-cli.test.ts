@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,36 +13,18 @@ import { buildImage, pushImage, smallImage, type FixtureImage } from '../support
 import { startRegistry, type RegistryAuthMode, type TestRegistry } from '../support/registry.js';
 import { addImage } from '../unit/store/add-image';
 import { fakeKeychain } from '../support/fake-keychain';
-
-const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
+import { runCli, type CliRun } from '../support/berth-cli';
 
 let scratch: string;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI on `store` with a private HOME and auth file. */
-function cli(store: string, auth: string, args: string[], stdin = ''): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [berth, '--store', store, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: scratch,
-          REGISTRY_AUTH_FILE: auth,
-          CONTAINERS_REGISTRIES_CONF: join(scratch, 'no-registries.conf'),
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(stdin);
+function cli(store: string, auth: string, args: string[], stdin = ''): Promise<CliRun> {
+  return runCli({
+    store,
+    home: scratch,
+    args,
+    stdin,
+    env: { REGISTRY_AUTH_FILE: auth, CONTAINERS_REGISTRIES_CONF: join(scratch, 'no-registries.conf') },
   });
 }
 
@@ -145,7 +126,7 @@ describe('the app and the CLI on one store at once', () => {
       const results = await Promise.all([
         cli(root, auth, ['pull', `${registry.host}/berth/from-cli:1`]),
         (async () => {
-          const out: Ran[] = [];
+          const out: CliRun[] = [];
           for (let i = 0; i < 4; i++) out.push(await cli(root, auth, ['tag', 'base', `cli-${i}`]));
           out.push(await cli(root, auth, ['rmi', 'gone-cli']));
           return out;
@@ -197,7 +178,7 @@ describe.each<RegistryAuthMode>(['htpasswd', 'token'])(
       const auth = join(scratch, `leak-${mode}-auth.json`);
       const reference = `${registry.host}/berth/secret:1`;
       const texts: string[] = [];
-      const keep = (r: Ran): Ran => (texts.push(r.stdout, r.stderr), r);
+      const keep = (r: CliRun): CliRun => (texts.push(r.stdout, r.stderr), r);
 
       expect(
         keep(await cli(root, auth, ['login', registry.host, '-u', 'berth', '--password-stdin'], 'wrong')),

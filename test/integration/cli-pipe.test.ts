@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { berthBin } from '../support/berth-cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
 let scratch: string;
 
 beforeAll(async () => {
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 describe('the CLI writing into a pipe its reader closed (berth images | head)', () => {
   it('ends quietly with status 0 instead of an unhandled EPIPE', async () => {
-    const child = spawn(process.execPath, [berth, '--store', join(scratch, 'store'), 'images'], {
+    const child = spawn(process.execPath, [berthBin, '--store', join(scratch, 'store'), 'images'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH, HOME: scratch },
     });

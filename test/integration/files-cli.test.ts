@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../electron/core/store/image-store';
 import { buildImage, buildIndex, type FixtureImage, type FixtureIndex } from '../support/fixture.js';
+import { runCli, type CliRun } from '../support/berth-cli';
 
 let scratch: string;
 let bundle: string;
@@ -15,24 +15,9 @@ let multi: FixtureIndex;
 
 const osRelease = 'NAME=test\n';
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the bundled files CLI on the scratch store. */
-function cli(args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(bundle, 'cli.mjs'), '--store', join(scratch, 'store'), ...args],
-      { env: { PATH: process.env.PATH, HOME: scratch }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli({ entry: join(bundle, 'cli.mjs'), store: join(scratch, 'store'), home: scratch, args });
 }
 
 /** Puts an image into the store the way `load` would: blobs and names only, no layer indexes. */

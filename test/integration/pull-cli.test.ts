@@ -7,41 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../shared/format';
 import { buildImage, pushImage, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { berthBin, runCli, type CliRun } from '../support/berth-cli';
 
 const run = promisify(execFile);
-const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
 
 let scratch: string;
 let registry: TestRegistry;
 let three: FixtureImage;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI with a private HOME and auth file; stdout is a pipe, so the plain display is used. */
-function cli(args: string[], stdin?: string): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [berth, '--store', join(scratch, 'store'), ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: scratch,
-          REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
-          CONTAINERS_REGISTRIES_CONF: join(scratch, 'registries.conf'),
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(stdin ?? '');
+function cli(args: string[], stdin?: string): Promise<CliRun> {
+  return runCli({
+    store: join(scratch, 'store'),
+    home: scratch,
+    args,
+    env: {
+      REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
+      CONTAINERS_REGISTRIES_CONF: join(scratch, 'registries.conf'),
+    },
+    ...(stdin === undefined ? {} : { stdin }),
   });
 }
 
@@ -112,7 +96,7 @@ describe('berth login, pull, tags and inspect --remote against the real registry
 
   it('draws live per-layer bars on a terminal', async () => {
     const store = join(scratch, 'tty-store');
-    const command = [process.execPath, berth, '--store', store, 'pull', `${registry.host}/berth/three:1`]
+    const command = [process.execPath, berthBin, '--store', store, 'pull', `${registry.host}/berth/three:1`]
       .map((a) => `'${a}'`)
       .join(' ');
     const { stdout } = await run('script', ['-qec', command, '/dev/null'], {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,40 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushOutcome } from '../../electron/core/push/push';
 import { buildImage, pushImage, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
-
-const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
+import { runCli, type CliRun } from '../support/berth-cli';
 
 let scratch: string;
 let registry: TestRegistry;
 let two: FixtureImage;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI with a private HOME and auth file; stdout is a pipe, so the plain display is used. */
-function cli(args: string[], stdin?: string): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [berth, '--store', join(scratch, 'store'), ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: scratch,
-          REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
-          CONTAINERS_REGISTRIES_CONF: join(scratch, 'registries.conf'),
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end(stdin ?? '');
+function cli(args: string[], stdin?: string): Promise<CliRun> {
+  return runCli({
+    store: join(scratch, 'store'),
+    home: scratch,
+    args,
+    env: {
+      REGISTRY_AUTH_FILE: join(scratch, 'auth.json'),
+      CONTAINERS_REGISTRIES_CONF: join(scratch, 'registries.conf'),
+    },
+    ...(stdin === undefined ? {} : { stdin }),
   });
 }
 

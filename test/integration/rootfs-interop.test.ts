@@ -10,30 +10,15 @@ import { buildImage, buildLayerTar, writeOciLayout } from '../support/fixture';
 import { addImage } from '../unit/store/add-image';
 import { whiteoutLayers, whiteoutRootfs } from '../unit/archive/rootfs-fixtures';
 import { listRootfs, listTar, rootfsView, treeState } from '../unit/archive/tar-listing';
+import { runCli, type CliRun } from '../support/berth-cli';
 
 const run = promisify(execFile);
-const berth = join(import.meta.dirname, '..', '..', 'bin', 'berth');
 const umoci = spawnSync('umoci', ['--version'], { stdio: 'ignore' }).status === 0;
 let scratch: string;
 let store: string;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [berth, '--store', store, ...args],
-      { env: { PATH: process.env.PATH, HOME: scratch }, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runCli({ store, home: scratch, args, maxBuffer: 64 * 1024 * 1024 });
 }
 
 async function skopeoConfig(name: string): Promise<Record<string, unknown>> {
