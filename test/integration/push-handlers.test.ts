@@ -8,6 +8,7 @@ import { createHandlers } from '../../electron/ipc/handlers';
 import type { EventName, Handlers, Payload, PullProgress, StoreEvent } from '../../shared/contract';
 import { buildImage, pushImage, type FixtureImage } from '../support/fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { ProgressLog } from '../support/progress-log';
 
 let scratch: string;
 let registry: TestRegistry;
@@ -26,9 +27,8 @@ async function setup(): Promise<{
     { username: registry.username ?? '', password: registry.password ?? '' },
     auth,
   );
-  const events: PullProgress[] = [];
+  const log = new ProgressLog();
   const activity: StoreEvent[] = [];
-  const waiters: { match: (p: PullProgress) => boolean; resolve: (p: PullProgress) => void }[] = [];
   const handlers = createHandlers({
     storePath: join(root, 'store'),
     settingsFile: join(root, 'settings.json'),
@@ -36,20 +36,11 @@ async function setup(): Promise<{
     version: '0.0.0-test',
     emit: <E extends EventName>(name: E, payload: Payload<E>) => {
       if (name === 'activity:changed') activity.push(payload as StoreEvent);
-      if (name !== 'pull:progress') return;
-      const progress = payload as PullProgress;
-      events.push(progress);
-      for (const waiter of waiters.splice(0)) {
-        if (waiter.match(progress)) waiter.resolve(progress);
-        else waiters.push(waiter);
-      }
+      if (name === 'pull:progress') log.record(payload as PullProgress);
     },
     registryEnvironment: { conf: emptyRegistriesConf(), certsDirs: [], auth },
   });
-  const until = (match: (p: PullProgress) => boolean): Promise<PullProgress> => {
-    const seen = events.find(match);
-    return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
-  };
+  const until = (match: (p: PullProgress) => boolean): Promise<PullProgress> => log.until(match);
   return { handlers, activity, until };
 }
 

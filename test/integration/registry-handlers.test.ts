@@ -12,6 +12,7 @@ import { buildImage, buildIndex, pushImage, pushIndex, type FixtureImage } from 
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { fakeKeychain } from '../support/fake-keychain';
 import { SealedCredentialStore } from '../../electron/core/reference/sealed-credentials';
+import { ProgressLog } from '../support/progress-log';
 
 let scratch: string;
 let registry: TestRegistry;
@@ -76,29 +77,19 @@ async function setup(
       auth,
     );
   }
-  const events: PullProgress[] = [];
-  const waiters: { match: (p: PullProgress) => boolean; resolve: (p: PullProgress) => void }[] = [];
+  const log = new ProgressLog();
   const handlers = createHandlers({
     storePath: root,
     settingsFile: join(scratch, `settings-${n}.json`),
     host: 'serve',
     version: '0.0.0-test',
     emit: <E extends EventName>(name: E, payload: Payload<E>) => {
-      if (name !== 'pull:progress') return;
-      const progress = payload as PullProgress;
-      events.push(progress);
-      for (const waiter of waiters.splice(0)) {
-        if (waiter.match(progress)) waiter.resolve(progress);
-        else waiters.push(waiter);
-      }
+      if (name === 'pull:progress') log.record(payload as PullProgress);
     },
     registryEnvironment: { conf: conf(), certsDirs: [], auth },
     ...(savedLogins ? { savedLogins } : {}),
   });
-  const until = (match: (p: PullProgress) => boolean): Promise<PullProgress> => {
-    const seen = events.find(match);
-    return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ match, resolve }));
-  };
+  const until = (match: (p: PullProgress) => boolean): Promise<PullProgress> => log.until(match);
   return { handlers, auth, until };
 }
 
