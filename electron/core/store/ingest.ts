@@ -139,43 +139,47 @@ export class BlobWriter {
         return { digest: this.expected.digest, size };
       }
       const handle = this.handle!;
-      await this.syncing;
-      await handle.sync();
-      await handle.close();
       this.handle = undefined;
-      const { algorithm } = parseDigest(this.expected.digest);
-      const actual = `${algorithm}:${this.hash.digest('hex')}`;
-      if (this.expected.size !== undefined && this.written !== this.expected.size) {
-        await rm(this.partial, { force: true });
-        throw new BerthError(
-          'SIZE_MISMATCH',
-          `blob ${this.expected.digest} has ${this.written} bytes, expected ${this.expected.size}`,
-          {
-            digest: this.expected.digest,
-            expected: this.expected.size,
-            actual: this.written,
-          },
-        );
-      }
-      if (actual !== this.expected.digest) {
-        await rm(this.partial, { force: true });
-        throw new BerthError(
-          'DIGEST_MISMATCH',
-          `blob content has digest ${actual}, expected ${this.expected.digest}`,
-          {
-            expected: this.expected.digest,
-            actual,
-          },
-        );
-      }
-      if (options.beforePublish) {
+      await this.syncing;
+      // The bytes go to disk while the checks and `beforePublish` run (a pull waits there for its layer index).
+      const durable = (async () => {
         try {
-          await options.beforePublish();
-        } catch (err) {
-          await rm(this.partial, { force: true });
-          throw err;
+          await handle.sync();
+        } finally {
+          await handle.close();
         }
+      })();
+      try {
+        const { algorithm } = parseDigest(this.expected.digest);
+        const actual = `${algorithm}:${this.hash.digest('hex')}`;
+        if (this.expected.size !== undefined && this.written !== this.expected.size) {
+          throw new BerthError(
+            'SIZE_MISMATCH',
+            `blob ${this.expected.digest} has ${this.written} bytes, expected ${this.expected.size}`,
+            {
+              digest: this.expected.digest,
+              expected: this.expected.size,
+              actual: this.written,
+            },
+          );
+        }
+        if (actual !== this.expected.digest) {
+          throw new BerthError(
+            'DIGEST_MISMATCH',
+            `blob content has digest ${actual}, expected ${this.expected.digest}`,
+            {
+              expected: this.expected.digest,
+              actual,
+            },
+          );
+        }
+        await options.beforePublish?.();
+      } catch (err) {
+        await durable.catch(() => undefined);
+        await rm(this.partial, { force: true });
+        throw err;
       }
+      await durable;
       const target = blobFile(this.paths, this.expected.digest);
       await mkdir(dirname(target), { recursive: true });
       await rename(this.partial, target);
