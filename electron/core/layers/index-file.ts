@@ -11,7 +11,7 @@ import type { EntryType, LayerEntry, LayerIndex } from './layer-entry';
  *   | entry count | entries, sorted by path, each:
  *       shared prefix (UTF-16 units with the previous path) | suffix length | suffix UTF-8
  *       | type byte | flags byte (1 = link target, 2 = content hash) | mode | uid | gid | size | mtime
- *       | [link target length | UTF-8] | [32 raw bytes of sha256]
+ *       | [link target length | UTF-8] | [32 raw bytes of the content hash: sha256, BLAKE3 from 8 KiB (index-layer.ts)]
  * The file may be gzip'd as a whole; readLayerIndex tells by the gzip magic. Sorted paths share long prefixes, so paths
  * cost a few bytes each and a 200,000-entry index decodes in tens of milliseconds.
  */
@@ -19,7 +19,8 @@ import type { EntryType, LayerEntry, LayerIndex } from './layer-entry';
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
 const magic = Buffer.from('BLIX');
-const formatVersion = 1;
+/** Format 2: content hashes of files from 8 KiB are BLAKE3 (they were sha256 in format 1). */
+const formatVersion = 2;
 const typeCodes: readonly EntryType[] = ['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
 const flagLink = 1;
 const flagHash = 2;
@@ -428,14 +429,25 @@ export async function writeLayerIndex(
   }
 }
 
-/** The decoded bytes of an index file (gunzipped when the file is gzip'd); NOT_FOUND when it does not exist. */
+/** The decoded bytes of an index file (gunzipped when the file is gzip'd); NOT_FOUND when it does not exist or is in an older format. */
 export async function readLayerIndexBytes(file: string): Promise<Buffer> {
   try {
-    const bytes = await readFile(file);
-    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-    return await gunzip(bytes).catch((err: unknown) => {
-      throw new BerthError('STORE_CORRUPT', `layer index file is not valid gzip: ${(err as Error).message}`);
-    });
+    const stored = await readFile(file);
+    const bytes =
+      stored[0] !== 0x1f || stored[1] !== 0x8b
+        ? stored
+        : await gunzip(stored).catch((err: unknown) => {
+            throw new BerthError(
+              'STORE_CORRUPT',
+              `layer index file is not valid gzip: ${(err as Error).message}`,
+            );
+          });
+    const version = bytes[magic.length];
+    if (bytes.subarray(0, magic.length).equals(magic) && version !== undefined && version < formatVersion) {
+      // Its hashes would not compare with a newer index's: callers index the blob again, as for a missing file.
+      throw new BerthError('NOT_FOUND', `layer index ${file} is in the older format ${version}`);
+    }
+    return bytes;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new BerthError('NOT_FOUND', `layer index ${file} does not exist`);

@@ -1,5 +1,6 @@
-import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
 import { elideInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
 import {
@@ -44,6 +45,27 @@ export interface IndexLayerOptions
 }
 
 /**
+ * Files of this size and up get a BLAKE3 content hash, smaller ones sha256. Both are cryptographic, so an upper
+ * layer cannot pass a changed file off as unchanged. BLAKE3 costs a fifth of sha256 per byte here, but a call
+ * into it ~3 µs more, so sha256 stays cheaper for small files. The choice follows the size alone, and files of
+ * different sizes never compare equal, so equal content always gets equal hashes.
+ */
+export const blake3FromBytes = 8 * 1024;
+
+/** An incremental hash of either kind. */
+interface RunningHash {
+  update(chunk: Uint8Array): unknown;
+  digest(encoding: 'hex'): string;
+}
+
+/** The content hash (hex) of a whole file given in one view; see {@link blake3FromBytes}. */
+export function fileContentHash(content: Uint8Array): string {
+  return content.length >= blake3FromBytes
+    ? blake3(content).toString('hex')
+    : oneShotHash('sha256', content, 'hex');
+}
+
+/**
  * Hashes each regular file's content into its record: a file whose content arrives in one view is hashed in one
  * call. The tar reader feeds one entry at a time, so one instance serves every file (no object per file), and it
  * keeps no view past the call that handed it over.
@@ -51,7 +73,7 @@ export interface IndexLayerOptions
 class ContentHash implements TarBodySink {
   private record: LayerEntry | undefined;
   private digest: string | undefined;
-  private hash: Hash | undefined;
+  private hash: RunningHash | undefined;
 
   /** Starts the next file's content. */
   open(record: LayerEntry): this {
@@ -63,15 +85,14 @@ class ContentHash implements TarBodySink {
 
   data(chunk: Uint8Array, last: boolean): void {
     if (this.hash) this.hash.update(chunk);
-    else if (last) this.digest = oneShotHash('sha256', chunk, 'hex');
+    else if (last) this.digest = fileContentHash(chunk);
+    else if (this.record!.size >= blake3FromBytes) this.hash = new Blake3Hasher().update(chunk);
     else this.hash = createHash('sha256').update(chunk);
   }
 
   end(): void {
     if (this.record === undefined) return;
-    this.record.contentHash = this.hash
-      ? this.hash.digest('hex')
-      : (this.digest ?? oneShotHash('sha256', empty, 'hex'));
+    this.record.contentHash = this.hash ? this.hash.digest('hex') : (this.digest ?? fileContentHash(empty));
     this.record = undefined;
     this.digest = undefined;
     this.hash = undefined;
@@ -207,7 +228,7 @@ class IndexBuilder {
 
 /**
  * Indexes a layer blob in one streaming pass: detects gzip/zstd/plain from the magic bytes, computes the DiffID
- * (sha256 of the uncompressed tar) and each regular file's sha256, and records every entry, whiteout and opaque
+ * (sha256 of the uncompressed tar) and each regular file's content hash ({@link fileContentHash}), and records every entry, whiteout and opaque
  * marker. Never writes to disk and never buffers the layer, so it can read a stream tee'd from a download.
  * Throws BerthError TOO_LARGE when a cap is crossed and ARCHIVE_INVALID for corrupt, truncated or hostile tars.
  */
