@@ -93,6 +93,15 @@ describe('a pull starts the gzip worker ahead and leaves none behind', () => {
     expect(liveGunzipWorkers()).toBe(0);
   });
 
+  it('starts no worker for an image already present', async () => {
+    const puller = await setup();
+    await puller.pull({ reference: `${proxy.host}/berth/warm:1` });
+    const most = watchWorkers();
+    const again = await puller.pull({ reference: `${proxy.host}/berth/warm:1` });
+    expect(again.status).toBe('present');
+    expect(most()).toBe(0);
+  });
+
   it('leaves no worker after a pull that fails before any layer', async () => {
     const puller = await setup();
     const err = await failure(puller.pull({ reference: `${proxy.host}/berth/warm:missing` }));

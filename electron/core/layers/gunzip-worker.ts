@@ -90,7 +90,7 @@ export function releaseGunzipWorker(): void {
 
 /**
  * How many gzip workers are running now, idle or busy. A busy one ends with the generator that adopted it, unless
- * a hold from `prestartGunzipWorker` keeps it idle for the next stream; the last hold's release ends an idle one.
+ * a hold from `holdGunzipWorker` keeps it idle for the next stream; the last hold's release ends an idle one.
  */
 export function liveGunzipWorkers(): number {
   return liveWorkers;
@@ -98,7 +98,7 @@ export function liveGunzipWorkers(): number {
 
 /**
  * The worker waiting for its next stream, booted ahead or kept from the last one. It is unref'd, so it never keeps
- * the process alive, and exists only while `holds` is above 0.
+ * the process alive, and exists only while a hold is open.
  */
 let idleWorker: Worker | undefined;
 let holds = 0;
@@ -121,17 +121,13 @@ function startWorker(): Worker {
 }
 
 /**
- * Boots a gzip worker now, while a pull's manifest round trips run, so the first large gzip layer finds it ready
- * instead of stalling its download for the worker's start-up; and keeps the worker after each stream for the next
- * layer. Spawns only if no worker is running (idle or busy). Returns the release, idempotent, which ends the idle
- * worker once no other hold remains and resolves when it has exited.
+ * Declares a user of the process's gzip worker, such as a pull: while any hold is open, a worker whose stream ran
+ * cleanly stays idle for the next layer instead of being terminated, and `prestartGunzipWorker` may boot one.
+ * Returns the release (idempotent), which ends the idle worker once no other hold remains and resolves when it
+ * has exited.
  */
-export function prestartGunzipWorker(): () => Promise<void> {
+export function holdGunzipWorker(): () => Promise<void> {
   holds += 1;
-  if (idleWorker === undefined && liveWorkers === 0) {
-    idleWorker = startWorker();
-    idleWorker.unref();
-  }
   let released = false;
   return async () => {
     if (released) return;
@@ -144,14 +140,27 @@ export function prestartGunzipWorker(): () => Promise<void> {
   };
 }
 
-/** Runs `work` (a pull) with a gzip worker prestarted, and ends that worker if idle once `work` settles. */
-export async function withPrestartedGunzipWorker<T>(work: () => Promise<T>): Promise<T> {
-  const release = prestartGunzipWorker();
+/** Runs `work` (a pull) under a hold from `holdGunzipWorker`, released (ending an idle worker) once it settles. */
+export async function withGunzipWorkerHeld<T>(work: () => Promise<T>): Promise<T> {
+  const release = holdGunzipWorker();
   try {
     return await work();
   } finally {
     await release();
   }
+}
+
+/**
+ * Boots a gzip worker now, while a pull's manifest round trips run, so the first large gzip layer finds it ready
+ * instead of stalling its download for the worker's start-up (tens of ms). Does so only under a hold (nothing
+ * else would end an unused worker) and when no worker is running, idle or busy. A pull calls it once it knows it
+ * must reach the registry, not before: booting and ending an unused worker costs an image already present
+ * 10 to 25 ms.
+ */
+export function prestartGunzipWorker(): void {
+  if (holds === 0 || idleWorker !== undefined || liveWorkers > 0) return;
+  idleWorker = startWorker();
+  idleWorker.unref();
 }
 
 type FromWorker =

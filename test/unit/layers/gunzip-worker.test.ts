@@ -13,9 +13,10 @@ import { bigFileTar } from '../../support/fixture-tar.js';
 import { buildLayerTar, type FixtureEntry } from '../../support/fixture-tar.js';
 import {
   gunzipOffThread,
+  holdGunzipWorker,
   liveGunzipWorkers,
   prestartGunzipWorker,
-  withPrestartedGunzipWorker,
+  withGunzipWorkerHeld,
   type GunzipWorkerOptions,
 } from '../../../electron/core/layers/gunzip-worker.js';
 import { indexLayer, type IndexLayerOptions } from '../../../electron/core/layers/index-layer.js';
@@ -222,9 +223,11 @@ describe('gzip inflated on a worker thread', () => {
 
 /** Holds taken by a test, released after it whatever it did, so no test leaves a worker for the next. */
 const holds: (() => Promise<void>)[] = [];
+/** A hold with a worker prestarted under it, as a pull takes them. */
 function hold(): () => Promise<void> {
-  const release = prestartGunzipWorker();
+  const release = holdGunzipWorker();
   holds.push(release);
+  prestartGunzipWorker();
   return release;
 }
 
@@ -284,6 +287,20 @@ describe('a gzip worker started ahead of its first stream', () => {
     ];
     expect(adopted).toEqual(inline);
     expect(adopted.diffId).toBe(`sha256:${sha256(tar)}`);
+  });
+
+  it('is not started without a hold, which alone could end it', async () => {
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(0);
+    const release = holdGunzipWorker();
+    holds.push(release);
+    expect(liveGunzipWorkers()).toBe(0);
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(1);
+    await release();
+    expect(liveGunzipWorkers()).toBe(0);
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(0);
   });
 
   it('is never started twice, and the last release of its holds terminates it unused', async () => {
@@ -369,17 +386,19 @@ describe('a gzip worker started ahead of its first stream', () => {
   });
 
   it('leaves no worker when the work it wraps succeeds, fails or uses the worker', async () => {
-    expect(await withPrestartedGunzipWorker(() => Promise.resolve(42))).toBe(42);
+    const prestarted = async <T>(result: () => Promise<T>): Promise<T> => {
+      prestartGunzipWorker();
+      expect(liveGunzipWorkers()).toBe(1);
+      return result();
+    };
+    expect(await withGunzipWorkerHeld(() => prestarted(() => Promise.resolve(42)))).toBe(42);
     expect(liveGunzipWorkers()).toBe(0);
     await expect(
-      withPrestartedGunzipWorker(() => Promise.reject(new Error('manifest unknown'))),
+      withGunzipWorkerHeld(() => prestarted(() => Promise.reject(new Error('manifest unknown')))),
     ).rejects.toThrow('manifest unknown');
     expect(liveGunzipWorkers()).toBe(0);
     const plain = plainBytes(8, 300_000);
-    const used = await withPrestartedGunzipWorker(async () => {
-      expect(liveGunzipWorkers()).toBe(1);
-      return inflate(gzipSync(plain));
-    });
+    const used = await withGunzipWorkerHeld(() => prestarted(() => inflate(gzipSync(plain))));
     expect(used.digest).toBe(sha256(plain));
     expect(used.mostLive).toBe(1);
     expect(liveGunzipWorkers()).toBe(0);
@@ -393,8 +412,9 @@ describe('a gzip worker started ahead of its first stream', () => {
       await build({
         stdin: {
           contents: `
-            import { gunzipOffThread, liveGunzipWorkers, prestartGunzipWorker } from './gunzip-worker';
+            import { gunzipOffThread, holdGunzipWorker, liveGunzipWorkers, prestartGunzipWorker } from './gunzip-worker';
             import { gzipSync } from 'node:zlib';
+            holdGunzipWorker();
             prestartGunzipWorker();
             const stream = process.argv[2] === 'stream';
             (async () => {
