@@ -111,7 +111,8 @@ function startWorker(): Worker {
     resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
   });
   liveWorkers += 1;
-  // A stream that has the worker hears of its errors through its own listener; an idle one's end in 'exit'.
+  // A stream that has the worker hears of its errors through its own listener; an idle worker's error is
+  // followed by 'exit', which drops it.
   worker.on('error', () => undefined);
   worker.once('exit', () => {
     liveWorkers -= 1;
