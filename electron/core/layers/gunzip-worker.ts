@@ -2,59 +2,69 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker's program, run with `eval` so it needs no file of its own beside whichever bundle loaded this module
- * (the Electron main bundle, the CLI, the bench workloads, or the sources under test). It asks for compressed
- * input while less than `inputAhead` bytes of it are queued (so zlib does not wait for the main thread to read
- * the next chunk), inflates it, hashes the output for the DiffID, and copies each output chunk into the next slot
- * of a shared ring. When every slot holds a chunk the other side has not taken, it sleeps until half the ring is
- * free: one wake-up per half ring, not per chunk, as each wake-up is a trip through the scheduler.
+ * (the Electron main bundle, the CLI, the bench workloads, or the sources under test). It boots idle and inflates
+ * one stream per `start` message (a fresh gunzip and hash each time, so a worker is reused layer after layer). It
+ * asks for compressed input while less than `inputAhead` bytes of it are queued (so zlib does not wait for the
+ * main thread to read the next chunk), inflates it, hashes the output for the DiffID, and copies each output chunk
+ * into the next slot of the stream's shared ring. When every slot holds a chunk the other side has not taken, it
+ * sleeps until half the ring is free: one wake-up per half ring, not per chunk, as each wake-up is a trip through
+ * the scheduler. Every message names its stream, so nothing of one stream is taken for the next.
  */
 const workerProgram = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createGunzip } = require('node:zlib');
 const { createHash } = require('node:crypto');
 const { Readable } = require('node:stream');
-const { chunkSize, credits, inputAhead } = workerData;
-const ring = new Uint8Array(workerData.ring);
-const taken = new Int32Array(workerData.taken);
-const refill = Math.max(1, credits >> 1);
-const hash = createHash('sha256');
-const input = new Readable({ highWaterMark: inputAhead, read() { parentPort.postMessage({ kind: 'need' }); } });
+let current = 0;
+let input;
 parentPort.on('message', (message) => {
-  if (message.kind === 'input') input.push(Buffer.from(message.chunk));
+  if (message.kind === 'start') {
+    current = message.id;
+    input = inflate(message);
+  } else if (message.id !== current) return;
+  else if (message.kind === 'input') input.push(Buffer.from(message.chunk));
   else input.push(null);
 });
-const gunzip = createGunzip({ chunkSize });
-input.pipe(gunzip);
-(async () => {
-  let sent = 0;
-  try {
-    for await (const output of gunzip) {
-      hash.update(output);
-      for (let at = 0; at < output.length; at += chunkSize) {
-        const chunk = output.subarray(at, at + chunkSize);
-        for (;;) {
-          let done = Atomics.load(taken, 0);
-          if (sent - done < credits) break;
-          const wanted = sent - credits + refill;
-          Atomics.store(taken, 1, wanted);
-          done = Atomics.load(taken, 0);
-          if (done < wanted) {
-            const wait = Atomics.waitAsync(taken, 0, done);
-            if (wait.async) await wait.value;
+function inflate({ id, chunkSize, credits, inputAhead, ring: ringBuffer, taken: takenBuffer }) {
+  const ring = new Uint8Array(ringBuffer);
+  const taken = new Int32Array(takenBuffer);
+  const refill = Math.max(1, credits >> 1);
+  const hash = createHash('sha256');
+  const source = new Readable({ highWaterMark: inputAhead, read() { parentPort.postMessage({ kind: 'need', id }); } });
+  const gunzip = createGunzip({ chunkSize });
+  source.pipe(gunzip);
+  (async () => {
+    let sent = 0;
+    try {
+      for await (const output of gunzip) {
+        hash.update(output);
+        for (let at = 0; at < output.length; at += chunkSize) {
+          const chunk = output.subarray(at, at + chunkSize);
+          for (;;) {
+            let done = Atomics.load(taken, 0);
+            if (sent - done < credits) break;
+            const wanted = sent - credits + refill;
+            Atomics.store(taken, 1, wanted);
+            done = Atomics.load(taken, 0);
+            if (done < wanted) {
+              const wait = Atomics.waitAsync(taken, 0, done);
+              if (wait.async) await wait.value;
+            }
+            Atomics.store(taken, 1, 0);
           }
-          Atomics.store(taken, 1, 0);
+          const slot = sent % credits;
+          ring.set(chunk, slot * chunkSize);
+          parentPort.postMessage({ kind: 'output', id, slot, length: chunk.length });
+          sent += 1;
         }
-        const slot = sent % credits;
-        ring.set(chunk, slot * chunkSize);
-        parentPort.postMessage({ kind: 'output', slot, length: chunk.length });
-        sent += 1;
       }
+      parentPort.postMessage({ kind: 'done', id, digest: hash.digest('hex') });
+    } catch (err) {
+      parentPort.postMessage({ kind: 'error', id, message: String(err && err.message), code: err && err.code });
     }
-    parentPort.postMessage({ kind: 'done', digest: hash.digest('hex') });
-  } catch (err) {
-    parentPort.postMessage({ kind: 'error', message: String(err && err.message), code: err && err.code });
-  }
-})();
+  })();
+  return source;
+}
 `;
 
 let liveWorkers = 0;
@@ -78,16 +88,87 @@ export function releaseGunzipWorker(): void {
   claimedWorkers -= 1;
 }
 
-/** How many gzip workers are running now; each one ends with the generator that started it. */
+/**
+ * How many gzip workers are running now, idle or busy. A busy one ends with the generator that adopted it, unless
+ * a hold from `holdGunzipWorker` keeps it idle for the next stream; the last hold's release ends an idle one.
+ */
 export function liveGunzipWorkers(): number {
   return liveWorkers;
 }
 
+/**
+ * The worker waiting for its next stream, booted ahead or kept from the last one. It is unref'd, so it never keeps
+ * the process alive, and exists only while a hold is open.
+ */
+let idleWorker: Worker | undefined;
+let holds = 0;
+let lastStreamId = 0;
+
+function startWorker(): Worker {
+  const worker = new Worker(workerProgram, {
+    eval: true,
+    // The worker holds a stream and a hash; small heaps keep its share of the process's memory small too.
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
+  });
+  liveWorkers += 1;
+  // A stream that has the worker hears of its errors through its own listener; an idle worker's error is
+  // followed by 'exit', which drops it.
+  worker.on('error', () => undefined);
+  worker.once('exit', () => {
+    liveWorkers -= 1;
+    if (idleWorker === worker) idleWorker = undefined;
+  });
+  return worker;
+}
+
+/**
+ * Declares a user of the process's gzip worker, such as a pull: while any hold is open, a worker whose stream ran
+ * cleanly stays idle for the next layer instead of being terminated, and `prestartGunzipWorker` may boot one.
+ * Returns the release (idempotent), which ends the idle worker once no other hold remains and resolves when it
+ * has exited.
+ */
+export function holdGunzipWorker(): () => Promise<void> {
+  holds += 1;
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    holds -= 1;
+    const idle = idleWorker;
+    if (holds > 0 || idle === undefined) return;
+    idleWorker = undefined;
+    await idle.terminate();
+  };
+}
+
+/** Runs `work` (a pull) under a hold from `holdGunzipWorker`, released (ending an idle worker) once it settles. */
+export async function withGunzipWorkerHeld<T>(work: () => Promise<T>): Promise<T> {
+  const release = holdGunzipWorker();
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Boots a gzip worker now, while a pull's manifest round trips run, so the first large gzip layer finds it ready
+ * instead of stalling its download for the worker's start-up (tens of ms). Does so only under a hold (nothing
+ * else would end an unused worker) and when no worker is running, idle or busy. A pull calls it once it knows it
+ * must reach the registry, not before: booting and ending an unused worker costs an image already present
+ * 10 to 25 ms.
+ */
+export function prestartGunzipWorker(): void {
+  if (holds === 0 || idleWorker !== undefined || liveWorkers > 0) return;
+  idleWorker = startWorker();
+  idleWorker.unref();
+}
+
 type FromWorker =
-  | { kind: 'need' }
-  | { kind: 'output'; slot: number; length: number }
-  | { kind: 'done'; digest: string }
-  | { kind: 'error'; message: string; code: unknown };
+  | { kind: 'need'; id: number }
+  | { kind: 'output'; id: number; slot: number; length: number }
+  | { kind: 'done'; id: number; digest: string }
+  | { kind: 'error'; id: number; message: string; code: unknown };
 
 /** Tuning for `gunzipOffThread`. */
 export interface GunzipWorkerOptions {
@@ -118,8 +199,10 @@ export class GunzipWorkerError extends Error {
  * Decompresses gzip on a worker thread, which also computes the sha256 of the output (the DiffID), so the
  * caller's thread only handles the decoded chunks. Yields each decoded chunk and returns the hex digest once the
  * stream ends. Backpressure holds both ways: input is read from `source` only while the worker holds less than
- * `inputAhead` bytes of it, and the worker stops after `credits` chunks the consumer has not taken. The worker is
- * terminated however the generator ends (done, error, or the consumer stopping early), and `source` is closed.
+ * `inputAhead` bytes of it, and the worker stops after `credits` chunks the consumer has not taken. Adopts the idle
+ * worker if there is one (see `prestartGunzipWorker`), else starts one. A stream that ends cleanly while a hold
+ * remains leaves its worker idle for the next; otherwise (done without a hold, error, or the consumer stopping
+ * early) the worker is terminated. Either way `source` is closed.
  */
 export async function* gunzipOffThread(
   source: AsyncIterator<Buffer>,
@@ -129,18 +212,11 @@ export async function* gunzipOffThread(
   const ring = Buffer.from(new SharedArrayBuffer(chunkSize * credits));
   // [chunks taken, the count the worker sleeps until (0 while it runs)]: the consumer wakes it only on reaching that.
   const taken = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(workerProgram, {
-    eval: true,
-    workerData: {
-      chunkSize,
-      credits,
-      inputAhead: options.inputAhead,
-      ring: ring.buffer,
-      taken: taken.buffer,
-    },
-    // The worker holds a stream and a hash; small heaps keep its share of the process's memory small too.
-    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 },
-  });
+  const worker = idleWorker ?? startWorker();
+  idleWorker = undefined;
+  worker.ref();
+  lastStreamId += 1;
+  const id = lastStreamId;
   const queue: FromWorker[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -160,34 +236,45 @@ export async function* gunzipOffThread(
       const next = await source.next();
       if (stopped) return;
       if (next.done === true) {
-        worker.postMessage({ kind: 'end' });
+        worker.postMessage({ kind: 'end', id });
         return;
       }
       const chunk = next.value;
       const copy = new Uint8Array(chunk);
-      worker.postMessage({ kind: 'input', chunk: copy }, [copy.buffer]);
+      worker.postMessage({ kind: 'input', id, chunk: copy }, [copy.buffer]);
     } catch (err) {
       fail(err instanceof Error ? err : new Error(String(err)));
     }
   };
-  worker.on('message', (message: FromWorker) => {
+  const onMessage = (message: FromWorker): void => {
+    if (message.id !== id) return;
     if (message.kind === 'need') feeding = feeding.then(feed);
     else {
       queue.push(message);
       notify();
     }
+  };
+  const onError = (err: Error): void => fail(err);
+  const onExit = (code: number): void => {
+    if (!stopped) fail(new Error(`the gzip worker exited early (code ${code})`));
+  };
+  worker.on('message', onMessage);
+  worker.on('error', onError);
+  worker.once('exit', onExit);
+  worker.postMessage({
+    kind: 'start',
+    id,
+    chunkSize,
+    credits,
+    inputAhead: options.inputAhead,
+    ring: ring.buffer,
+    taken: taken.buffer,
   });
-  worker.on('error', (err) => fail(err));
   const release = (): void => {
     const done = Atomics.add(taken, 0, 1) + 1;
     const wanted = Atomics.load(taken, 1);
     if (wanted !== 0 && done >= wanted) Atomics.notify(taken, 0);
   };
-  liveWorkers += 1;
-  worker.once('exit', (code) => {
-    liveWorkers -= 1;
-    if (!stopped) fail(new Error(`the gzip worker exited early (code ${code})`));
-  });
   let finished = false;
   try {
     for (;;) {
@@ -225,7 +312,14 @@ export async function* gunzipOffThread(
     }
   } finally {
     stopped = true;
-    await worker.terminate();
+    worker.off('message', onMessage);
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    // Only a worker whose stream ran to its end is clean to reuse: after anything else it may still hold input.
+    if (finished && failure === undefined && holds > 0 && idleWorker === undefined) {
+      worker.unref();
+      idleWorker = worker;
+    } else await worker.terminate();
     // A read still pending on a stalled source must not hold up an error: the source closes once it settles.
     const closing = feeding.then(() => source.return?.());
     if (finished) await closing;

@@ -4,6 +4,7 @@ import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
 import { formatReference, repositoryOf } from '../../../shared/reference';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prestartGunzipWorker, withGunzipWorkerHeld } from '../layers/gunzip-worker';
 import { indexLayer } from '../layers/index-layer';
 import type { LayerIndex } from '../layers/layer-entry';
 import { writeLayerIndex } from '../layers/index-file';
@@ -144,7 +145,7 @@ export class Puller {
     request.signal?.addEventListener('abort', onAbort, { once: true });
     if (request.signal?.aborted) controller.abort();
     try {
-      const outcome = await this.run(request, pullId, tracker, controller.signal);
+      const outcome = await withGunzipWorkerHeld(() => this.run(request, pullId, tracker, controller.signal));
       tracker.finish('complete', outcome.imageId === undefined ? {} : { imageId: outcome.imageId });
       return outcome;
     } catch (err) {
@@ -193,6 +194,7 @@ export class Puller {
       };
     }
 
+    prestartGunzipWorker();
     const located = await this.locate(resolution.candidates, policy === 'newer' ? local : undefined, signal);
     if ('upToDate' in located) {
       const reference = formatReference(located.candidate.reference);

@@ -1,10 +1,24 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { constants, createGzip, gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bigFileTar } from '../../support/fixture-tar.js';
 import { buildLayerTar, type FixtureEntry } from '../../support/fixture-tar.js';
-import { gunzipOffThread, liveGunzipWorkers } from '../../../electron/core/layers/gunzip-worker.js';
+import {
+  gunzipOffThread,
+  holdGunzipWorker,
+  liveGunzipWorkers,
+  prestartGunzipWorker,
+  withGunzipWorkerHeld,
+  type GunzipWorkerOptions,
+} from '../../../electron/core/layers/gunzip-worker.js';
 import { indexLayer, type IndexLayerOptions } from '../../../electron/core/layers/index-layer.js';
 import { chunked } from './layer-fixtures.js';
 
@@ -205,4 +219,231 @@ describe('gzip inflated on a worker thread', () => {
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
     expect(liveGunzipWorkers()).toBe(0);
   }, 120_000);
+});
+
+/** Holds taken by a test, released after it whatever it did, so no test leaves a worker for the next. */
+const holds: (() => Promise<void>)[] = [];
+/** A hold with a worker prestarted under it, as a pull takes them. */
+function hold(): () => Promise<void> {
+  const release = holdGunzipWorker();
+  holds.push(release);
+  prestartGunzipWorker();
+  return release;
+}
+
+/** Distinct, mostly incompressible-looking content of `size` bytes for `seed`. */
+function plainBytes(seed: number, size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = (x >>> 16) % 7 === 0 ? x & 0xff : seed;
+  }
+  return bytes;
+}
+
+const ringOptions: GunzipWorkerOptions = { chunkSize: 16 * 1024, credits: 4, inputAhead: 8192, lend: false };
+
+/**
+ * Inflates `blob` through `gunzipOffThread`, recording the most workers alive while a chunk was in hand (a worker
+ * started beside an idle one would show as two).
+ */
+async function inflate(
+  blob: Buffer,
+  options: GunzipWorkerOptions = ringOptions,
+): Promise<{ output: Buffer; digest: string; mostLive: number }> {
+  const generator = gunzipOffThread(chunked(blob, 4096)[Symbol.asyncIterator](), options);
+  const received: Buffer[] = [];
+  let mostLive = 0;
+  let next = await generator.next();
+  while (next.done !== true) {
+    mostLive = Math.max(mostLive, liveGunzipWorkers());
+    received.push(Buffer.from(next.value));
+    next = await generator.next();
+  }
+  return { output: Buffer.concat(received), digest: next.value, mostLive };
+}
+
+describe('a gzip worker started ahead of its first stream', () => {
+  afterEach(async () => {
+    await Promise.all(holds.splice(0).map((release) => release()));
+    await noWorkersLeft();
+  });
+
+  it('is adopted by the first stream, which gives the same output and digest', async () => {
+    const plain = plainBytes(1, 600_000);
+    hold();
+    expect(liveGunzipWorkers()).toBe(1);
+    const { output, digest, mostLive } = await inflate(gzipSync(plain));
+    expect(output.equals(plain)).toBe(true);
+    expect(digest).toBe(sha256(plain));
+    expect(mostLive).toBe(1);
+    const tar = buildLayerTar(mixedLayer());
+    const [adopted, inline] = [
+      await indexLayer(chunked(gzipSync(tar), 64 * 1024), { gunzipWorkerFromBytes: 0 }),
+      await indexLayer(chunked(gzipSync(tar), 64 * 1024), {
+        gunzipWorkerFromBytes: Number.POSITIVE_INFINITY,
+      }),
+    ];
+    expect(adopted).toEqual(inline);
+    expect(adopted.diffId).toBe(`sha256:${sha256(tar)}`);
+  });
+
+  it('is not started without a hold, which alone could end it', async () => {
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(0);
+    const release = holdGunzipWorker();
+    holds.push(release);
+    expect(liveGunzipWorkers()).toBe(0);
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(1);
+    await release();
+    expect(liveGunzipWorkers()).toBe(0);
+    prestartGunzipWorker();
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('is never started twice, and the last release of its holds terminates it unused', async () => {
+    const first = hold();
+    const second = hold();
+    expect(liveGunzipWorkers()).toBe(1);
+    await first();
+    await first();
+    expect(liveGunzipWorkers()).toBe(1);
+    await second();
+    expect(liveGunzipWorkers()).toBe(0);
+    const busy = gunzipOffThread(
+      chunked(gzipSync(plainBytes(9, 400_000)), 4096)[Symbol.asyncIterator](),
+      ringOptions,
+    );
+    try {
+      expect((await busy.next()).done).toBe(false);
+      hold();
+      expect(liveGunzipWorkers()).toBe(1);
+    } finally {
+      await busy.return('');
+    }
+    await Promise.all(holds.splice(0).map((release) => release()));
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('is reused stream after stream while held, with the right digest for each, then released', async () => {
+    const release = hold();
+    const plains = [plainBytes(2, 900_000), plainBytes(3, 300_000), plainBytes(4, 70_000)];
+    const settings: GunzipWorkerOptions[] = [
+      ringOptions,
+      { chunkSize: 64 * 1024, credits: 2, inputAhead: 65536, lend: true },
+      { chunkSize: 4096, credits: 8, inputAhead: 1024, lend: false },
+    ];
+    for (const [i, plain] of plains.entries()) {
+      const { output, digest, mostLive } = await inflate(gzipSync(plain), settings[i]);
+      expect(digest).toBe(sha256(plain));
+      expect(output.equals(plain)).toBe(true);
+      expect(mostLive).toBe(1);
+      // Kept idle for the next stream rather than terminated.
+      expect(liveGunzipWorkers()).toBe(1);
+    }
+    await release();
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('is terminated, not kept, after a corrupt stream or a consumer that stops early; the next stream starts afresh', async () => {
+    hold();
+    const blob = gzipSync(plainBytes(5, 400_000));
+    const corrupt = Buffer.from(blob);
+    corrupt.fill(0xff, 2000, 2400);
+    await expect(inflate(corrupt)).rejects.toMatchObject({ code: 'Z_DATA_ERROR' });
+    expect(liveGunzipWorkers()).toBe(0);
+    await expect(inflate(blob.subarray(0, blob.length >> 1))).rejects.toThrow();
+    expect(liveGunzipWorkers()).toBe(0);
+    const early = gunzipOffThread(chunked(blob, 4096)[Symbol.asyncIterator](), ringOptions);
+    expect((await early.next()).done).toBe(false);
+    await early.return('');
+    expect(liveGunzipWorkers()).toBe(0);
+    const plain = plainBytes(6, 200_000);
+    const after = await inflate(gzipSync(plain));
+    expect(after.digest).toBe(sha256(plain));
+    expect(liveGunzipWorkers()).toBe(1);
+  });
+
+  it('is terminated once a stream ends with no hold left, as without a prestart', async () => {
+    const release = hold();
+    const generator = gunzipOffThread(
+      chunked(gzipSync(plainBytes(7, 500_000)), 4096)[Symbol.asyncIterator](),
+      {
+        ...ringOptions,
+        lend: false,
+      },
+    );
+    expect((await generator.next()).done).toBe(false);
+    // The hold goes while its worker is busy: the release leaves that worker to its stream.
+    await release();
+    expect(liveGunzipWorkers()).toBe(1);
+    let next = await generator.next();
+    while (next.done !== true) next = await generator.next();
+    expect(next.value).toBe(sha256(plainBytes(7, 500_000)));
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('leaves no worker when the work it wraps succeeds, fails or uses the worker', async () => {
+    const prestarted = async <T>(result: () => Promise<T>): Promise<T> => {
+      prestartGunzipWorker();
+      expect(liveGunzipWorkers()).toBe(1);
+      return result();
+    };
+    expect(await withGunzipWorkerHeld(() => prestarted(() => Promise.resolve(42)))).toBe(42);
+    expect(liveGunzipWorkers()).toBe(0);
+    await expect(
+      withGunzipWorkerHeld(() => prestarted(() => Promise.reject(new Error('manifest unknown')))),
+    ).rejects.toThrow('manifest unknown');
+    expect(liveGunzipWorkers()).toBe(0);
+    const plain = plainBytes(8, 300_000);
+    const used = await withGunzipWorkerHeld(() => prestarted(() => inflate(gzipSync(plain))));
+    expect(used.digest).toBe(sha256(plain));
+    expect(used.mostLive).toBe(1);
+    expect(liveGunzipWorkers()).toBe(0);
+  });
+
+  it('never keeps the process alive while idle, before or after a stream', async () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const dir = await mkdtemp(join(tmpdir(), 'berth-prestart-'));
+    try {
+      const program = join(dir, 'held.cjs');
+      await build({
+        stdin: {
+          contents: `
+            import { gunzipOffThread, holdGunzipWorker, liveGunzipWorkers, prestartGunzipWorker } from './gunzip-worker';
+            import { gzipSync } from 'node:zlib';
+            holdGunzipWorker();
+            prestartGunzipWorker();
+            const stream = process.argv[2] === 'stream';
+            (async () => {
+              if (stream) {
+                const input = [gzipSync(Buffer.alloc(300_000, 7))][Symbol.iterator]();
+                const source = { next: async () => input.next() };
+                const inflating = gunzipOffThread(source, { chunkSize: 65536, credits: 4, inputAhead: 65536, lend: false });
+                let next = await inflating.next();
+                while (next.done !== true) next = await inflating.next();
+              }
+              console.log('held', liveGunzipWorkers());
+            })();
+          `,
+          resolveDir: resolve(here, '../../../electron/core/layers'),
+          loader: 'ts',
+        },
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile: program,
+        logLevel: 'silent',
+      });
+      const run = promisify(execFile);
+      for (const mode of ['idle', 'stream']) {
+        const { stdout } = await run(process.execPath, [program, mode], { timeout: 20_000 });
+        expect(stdout.trim()).toBe('held 1');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
