@@ -119,8 +119,9 @@ const PULL_CHECKS = [
  * Flushes dirty pages (untimed) so a timed pull does not pay for the writeback of the one before it: podman
  * unpacks hundreds of MB into overlay storage just before Berth's turn, and a base image was just pulled.
  */
-function settleDisk() {
-  spawnSync('sync');
+async function settleDisk() {
+  // Not spawnSync: the registry's log pipe must keep draining while this runs.
+  await runTimed('sync', []);
 }
 
 async function measurePulls(images, registry, berth) {
@@ -146,7 +147,7 @@ async function measurePulls(images, registry, berth) {
           const context = await client.prepare(scratch);
           try {
             if (pull.base) await pullWith(client, context, refOf(pull.base), 'base', { scratch });
-            settleDisk();
+            await settleDisk();
             const result = await pullWith(client, context, refOf(pull.workload), 'x', { scratch });
             if (client.name === 'berth' && run === 0) {
               const stored = await treeBytes(context.store);
@@ -164,7 +165,7 @@ async function measurePulls(images, registry, berth) {
         if (outcome.error) errors[client.name] = outcome.error;
         else samples[client.name].push({ value: outcome.value.seconds, rssMB: outcome.value.rssMB });
       }
-      settleDisk();
+      await settleDisk();
       const floor = await attempt(`${pull.id} floor`, () =>
         decompressFloor(
           moving.map((l) => blobFile(l.digest)),
