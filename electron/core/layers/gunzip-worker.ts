@@ -183,6 +183,11 @@ export interface GunzipWorkerOptions {
    * chunk once it asks for the next one: the worker refills the slot after that.
    */
   lend: boolean;
+  /**
+   * The source's chunks are the caller's to give away: one that spans its whole ArrayBuffer moves to the worker
+   * (it is detached here) instead of being copied, which for a pull is most network reads.
+   */
+  handOver?: boolean;
 }
 
 /** A gzip stream ended or failed inside the worker; `code` is zlib's (`Z_DATA_ERROR`, `Z_BUF_ERROR` ...). */
@@ -240,8 +245,16 @@ export async function* gunzipOffThread(
         return;
       }
       const chunk = next.value;
-      const copy = new Uint8Array(chunk);
-      worker.postMessage({ kind: 'input', id, chunk: copy }, [copy.buffer]);
+      // Copying each chunk would allocate as many fresh ArrayBuffers as the blob is big (470 MB for the 1 GB
+      // pull), and the main heap runs a major GC for about every 10 MB of them.
+      const own = chunk.buffer;
+      const whole =
+        options.handOver === true &&
+        own instanceof ArrayBuffer &&
+        chunk.byteOffset === 0 &&
+        chunk.byteLength === own.byteLength;
+      const copy = whole ? undefined : new Uint8Array(chunk);
+      worker.postMessage({ kind: 'input', id, chunk: copy ?? chunk }, [copy?.buffer ?? (own as ArrayBuffer)]);
     } catch (err) {
       fail(err instanceof Error ? err : new Error(String(err)));
     }

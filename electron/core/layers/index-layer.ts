@@ -37,7 +37,10 @@ const empty = Buffer.alloc(0);
 
 /** Caps and switches for indexing one layer; every field defaults to a generous limit. */
 export interface IndexLayerOptions
-  extends Partial<DecodeLimits>, Partial<Pick<DecodeOptions, 'gunzipWorkerFromBytes'>>, Partial<TarLimits> {
+  extends
+    Partial<DecodeLimits>,
+    Partial<Pick<DecodeOptions, 'gunzipWorkerFromBytes' | 'handOverSource'>>,
+    Partial<TarLimits> {
   /** Most notices kept in the index; further ones are only counted. */
   maxNotices?: number;
   /** Rejects the layer unless its DiffID is this `sha256:<hex>`. */
@@ -258,6 +261,7 @@ export async function indexLayer(
   const decoded = await decodeLayer(stream, (chunk) => feed.write(chunk), decodeLimits, {
     gunzipWorkerFromBytes: opts.gunzipWorkerFromBytes ?? defaultDecodeOptions.gunzipWorkerFromBytes,
     reuseChunks: true,
+    handOverSource: opts.handOverSource === true,
   });
   feed.end();
   if (opts.expectedDiffId !== undefined && opts.expectedDiffId !== decoded.diffId) {

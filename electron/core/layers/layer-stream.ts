@@ -39,6 +39,11 @@ export interface DecodeOptions {
    * views of a buffer it then reuses instead of a fresh copy of each chunk.
    */
   reuseChunks: boolean;
+  /**
+   * The caller keeps no reference to the chunks of `source` once they are read: a gzip worker may take over
+   * their memory (the chunk is detached) instead of copying it.
+   */
+  handOverSource?: boolean;
 }
 
 /** Starts a worker for any gzip blob of 1 MiB or more; hands `consume` chunks it may keep. */
@@ -212,6 +217,7 @@ export async function decodeLayer(
             offThreadDigest = yield* gunzipOffThread(compressed(), {
               ...gunzipWorkerOptions,
               lend: options.reuseChunks,
+              handOver: options.handOverSource === true,
             });
           }, sink);
         } else {

@@ -30,12 +30,15 @@ export class LayerIndexTee {
     this.pass.on('error', () => undefined);
     this.result =
       typeof expectedDiffId === 'string'
-        ? indexLayer(this.pass, { expectedDiffId })
-        : verifiedLater(indexLayer(this.pass), expectedDiffId);
+        ? indexLayer(this.pass, { expectedDiffId, handOverSource: true })
+        : verifiedLater(indexLayer(this.pass, { handOverSource: true }), expectedDiffId);
     this.result.catch(() => this.stop());
   }
 
-  /** Hands one downloaded chunk to the indexer; resolves once the buffer has room again. */
+  /**
+   * Hands one downloaded chunk to the indexer; resolves once the buffer has room again. The chunk is the
+   * indexer's from then on (a gzip worker may take over its memory): the caller must be done with it.
+   */
   async push(chunk: Buffer): Promise<void> {
     // The indexer's reader destroys the stream as it fails, a moment before `result` rejects: a destroyed
     // stream will never drain, so waiting on it would stall the download.

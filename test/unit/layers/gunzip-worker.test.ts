@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -192,6 +192,53 @@ describe('gzip inflated on a worker thread', () => {
     expect(Buffer.concat(received).equals(plain)).toBe(true);
     expect(received.length).toBeGreaterThan(4 * 4);
     expect(next.value).toBe(sha256(plain));
+    await noWorkersLeft();
+  });
+
+  it('takes over input chunks that own their whole buffer only when handed over, and copies the rest', async () => {
+    // Incompressible, so the blob spans several 50 kB chunks.
+    const plain = randomBytes(300_000);
+    const blob = gzipSync(plain);
+    const pieces = (): Buffer[] => {
+      const whole: Buffer[] = [];
+      for (let at = 0; at < blob.length; at += 50_000)
+        whole.push(Buffer.from(blob.subarray(at, at + 50_000)));
+      // One view into a bigger buffer: moving its buffer would take bytes that are not the chunk's.
+      const shared = Buffer.concat([whole[1]!, Buffer.from('tail the chunk does not own')]);
+      whole[1] = shared.subarray(0, whole[1]!.length);
+      return whole;
+    };
+    const run = async (
+      handOver: boolean,
+    ): Promise<{ output: Buffer; digest: string; chunks: Buffer[]; owned: boolean[] }> => {
+      const chunks = pieces();
+      // What each chunk owns before the run (a short last piece comes from Node's shared pool, so not whole).
+      const owned = chunks.map((c) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength);
+      const generator = gunzipOffThread(Readable.from(chunks)[Symbol.asyncIterator](), {
+        chunkSize: 64 * 1024,
+        credits: 4,
+        inputAhead: 100_000,
+        lend: false,
+        handOver,
+      });
+      const received: Buffer[] = [];
+      let next = await generator.next();
+      while (next.done !== true) {
+        received.push(next.value);
+        next = await generator.next();
+      }
+      return { output: Buffer.concat(received), digest: next.value, chunks, owned };
+    };
+    const kept = await run(false);
+    expect(kept.output.equals(plain)).toBe(true);
+    expect(kept.chunks.every((c) => c.byteLength > 0)).toBe(true);
+    const given = await run(true);
+    expect(given.output.equals(plain)).toBe(true);
+    expect(given.digest).toBe(sha256(plain));
+    expect(given.owned[1]).toBe(false);
+    expect(given.owned.filter(Boolean).length).toBeGreaterThanOrEqual(4);
+    // Detached (moved to the worker) exactly when the chunk owned its whole buffer; the others are intact.
+    expect(given.chunks.map((c) => c.byteLength === 0)).toEqual(given.owned);
     await noWorkersLeft();
   });
 
