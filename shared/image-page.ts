@@ -25,3 +25,22 @@ export function firstImagePage(list: ImageSummary[], { limit, sort }: ImagePageP
   );
   return { images: keyed.slice(0, limit).map((k) => k.image), total: list.length };
 }
+
+/**
+ * The renderer's first `images:page` call: the table's opening sort (newest first) and a few screens of rows.
+ * `berth serve` answers it inside index.html, so the first screen needs no WebSocket round trip.
+ */
+export const firstImagePageParams = {
+  limit: 200,
+  sort: { key: 'created', descending: true },
+} as const satisfies ImagePageParams;
+
+/** Id of the `<script type="application/json">` that carries preloaded answers in index.html. */
+export const preloadElementId = 'berth-preload';
+
+/** One contract call answered ahead, inside the page: the call and its outcome as the WebSocket would send it. */
+export interface PreloadedAnswer {
+  op: string;
+  params: unknown;
+  outcome: unknown;
+}

@@ -1,12 +1,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Emit, Handlers } from '../../shared/contract';
+import { firstImagePageParams, preloadElementId, type PreloadedAnswer } from '../../shared/image-page';
 import { dispatch } from '../ipc/dispatch';
 import type { HttpRoute } from './archive-routes';
 
@@ -76,6 +77,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
   };
   const handlers = options.handlers(emit);
   const rendererDir = resolve(options.rendererDir);
+  const indexFile = join(rendererDir, 'index.html');
+  /** The page's first `images:page`, answered now so the first screen needs no WebSocket round trip. */
+  const firstAnswers = async (): Promise<PreloadedAnswer[]> => {
+    const outcome = await dispatch(handlers, 'images:page', firstImagePageParams);
+    return outcome.ok ? [{ op: 'images:page', params: firstImagePageParams, outcome }] : [];
+  };
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   let port = 0;
   const cookieName = () => `berth_token_${port}`;
@@ -127,6 +134,12 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       return void res.writeHead(405).end('method not allowed');
     const file = await staticFile(rendererDir, url.pathname);
     if (!file) return void res.writeHead(404).end('not found');
+    if (file === indexFile && req.method === 'GET') {
+      const page = withPreloadedAnswers(await readFile(file, 'utf8'), await firstAnswers());
+      return void res
+        .writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' })
+        .end(page);
+    }
     res.writeHead(200, {
       'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
       'cache-control': file.endsWith('index.html') ? 'no-store' : 'max-age=3600',
@@ -194,6 +207,17 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+}
+
+/**
+ * Puts `answers` into the page as a JSON data block (never run as script, so the CSP allows it), with `<`
+ * escaped so no value can close the element.
+ */
+export function withPreloadedAnswers(html: string, answers: PreloadedAnswer[]): string {
+  if (answers.length === 0) return html;
+  const json = JSON.stringify(answers).replace(/</g, '\\u003c');
+  const block = `<script id="${preloadElementId}" type="application/json">${json}</script>`;
+  return html.includes('</head>') ? html.replace('</head>', () => `${block}</head>`) : block + html;
 }
 
 function rawText(raw: RawData): string {

@@ -7,7 +7,8 @@ import WebSocket from 'ws';
 import type { Handlers } from '../../shared/contract';
 import { BerthError } from '../../shared/error';
 import { createHandlers } from '../../electron/ipc/handlers';
-import { startServe, type ServeHost } from '../../electron/serve/server';
+import { startServe, withPreloadedAnswers, type ServeHost } from '../../electron/serve/server';
+import { firstImagePageParams, preloadElementId, type PreloadedAnswer } from '../../shared/image-page';
 
 let dir: string;
 let host: ServeHost;
@@ -157,6 +158,48 @@ describe('berth serve: who may talk to it', () => {
       cookie: await cookie(),
     });
     expect(status).toBe(403);
+  });
+});
+
+describe('berth serve: the first screen in the page', () => {
+  it('puts the answer to the first images:page in index.html, the same the WebSocket gives, and only behind the token', async () => {
+    const page = await get('/', { cookie: await cookie() });
+    const block = new RegExp(`<script id="${preloadElementId}" type="application/json">(.*?)</script>`).exec(
+      page.body,
+    );
+    expect(block).not.toBeNull();
+    const answers = JSON.parse(block![1]!) as PreloadedAnswer[];
+    const { socket } = await upgrade('/ws', {
+      origin: `http://127.0.0.1:${host.port}`,
+      cookie: await cookie(),
+    });
+    try {
+      expect(answers).toEqual([
+        {
+          op: 'images:page',
+          params: firstImagePageParams,
+          outcome: await call(socket!, 1, 'images:page', firstImagePageParams),
+        },
+      ]);
+    } finally {
+      socket!.terminate();
+    }
+    expect(page.body).toContain('<title>Berth</title>');
+    expect((await get('/')).body).not.toContain(preloadElementId);
+  });
+
+  it('escapes every < in the answers, so no value can end the block, and copies them as they are', () => {
+    const hostile = [
+      {
+        op: 'images:page',
+        params: {},
+        outcome: { ok: true, value: "</script><script>x()</script> $& $' $`" },
+      },
+    ];
+    const html = withPreloadedAnswers('<html><head></head><body></body></html>', hostile);
+    expect(html.match(/<\/script>/g)).toHaveLength(1);
+    const json = /type="application\/json">(.*?)<\/script>/.exec(html)![1]!;
+    expect(JSON.parse(json)).toEqual(hostile);
   });
 });
 

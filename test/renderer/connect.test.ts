@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { connect } from '../../renderer/src/client/connect';
+import { connect, preloadedAnswers } from '../../renderer/src/client/connect';
+import { firstImagePageParams, preloadElementId } from '../../shared/image-page';
 import type { BerthBridge } from '../../shared/contract';
 
 afterEach(() => {
@@ -46,5 +47,30 @@ describe('connect', () => {
     const { connection } = connect();
     expect(urls).toEqual([`ws://${window.location.host}/ws`]);
     expect(connection?.getState()).toBe('connecting');
+  });
+});
+
+describe('preloadedAnswers', () => {
+  const pageWith = (text: string | undefined): Document => {
+    const doc = document.implementation.createHTMLDocument('Berth');
+    if (text !== undefined) {
+      const block = doc.createElement('script');
+      block.id = preloadElementId;
+      block.type = 'application/json';
+      block.textContent = text;
+      doc.head.append(block);
+    }
+    return doc;
+  };
+
+  it('reads the answers berth serve put in the page, and nothing from a page without or with a broken block', () => {
+    const answers = [{ op: 'images:page', params: firstImagePageParams, outcome: { ok: true, value: 1 } }];
+    expect(preloadedAnswers(pageWith(JSON.stringify(answers)))).toEqual(answers);
+    expect(preloadedAnswers(pageWith(undefined))).toEqual([]);
+    expect(preloadedAnswers(pageWith('{not json'))).toEqual([]);
+    expect(preloadedAnswers(pageWith('{"op":"images:page"}'))).toEqual([]);
+    expect(preloadedAnswers(pageWith('[1, {"params":{}}, {"op":"images:list"}]'))).toEqual([
+      { op: 'images:list' },
+    ]);
   });
 });

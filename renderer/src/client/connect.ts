@@ -1,5 +1,6 @@
 import { clientFromBridge } from '../../../shared/client';
 import type { BerthBridge, BerthClient } from '../../../shared/contract';
+import { preloadElementId, type PreloadedAnswer } from '../../../shared/image-page';
 import { createWsClient, type Connection } from './ws-client';
 
 declare global {
@@ -22,6 +23,27 @@ export interface Transport {
 export function connect(win: Window = window): Transport {
   if (win.berth) return { client: clientFromBridge(win.berth) };
   const scheme = win.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = createWsClient({ WebSocket, url: `${scheme}//${win.location.host}/ws` });
+  const client = createWsClient({
+    WebSocket,
+    url: `${scheme}//${win.location.host}/ws`,
+    preloaded: preloadedAnswers(win.document),
+  });
   return { client, connection: client };
+}
+
+/** The answers `berth serve` put in the page (none when absent or unreadable: the calls then go out). */
+export function preloadedAnswers(doc: Document): PreloadedAnswer[] {
+  const text = doc.getElementById(preloadElementId)?.textContent;
+  if (!text) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed)
+      ? parsed.filter(
+          (a): a is PreloadedAnswer =>
+            typeof a === 'object' && a !== null && typeof (a as PreloadedAnswer).op === 'string',
+        )
+      : [];
+  } catch {
+    return [];
+  }
 }

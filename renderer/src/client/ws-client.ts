@@ -9,6 +9,7 @@ import {
   type Result,
 } from '../../../shared/contract';
 import { BerthError, isErrorCode, type WireError } from '../../../shared/error';
+import type { PreloadedAnswer } from '../../../shared/image-page';
 
 /** Where the link to the main process stands: first dial, up, or down and redialling. */
 export type ConnectionState = 'connecting' | 'open' | 'lost';
@@ -41,6 +42,8 @@ export interface WsClientOptions {
   url: string;
   /** Milliseconds to wait before redial number `attempt` (1-based). */
   backoff?: (attempt: number) => number;
+  /** Answers the page came with (see `firstImagePageParams`): each serves the first identical call, once. */
+  preloaded?: readonly PreloadedAnswer[];
 }
 
 /** Doubling redial delays from 250 ms, capped at 5 s. */
@@ -104,6 +107,20 @@ export function createWsClient(options: WsClientOptions): WsClient {
     for (const call of waiting) call.reject(error);
   };
 
+  const settle = (call: Pending, outcome: Outcome<unknown>) => {
+    if (outcome.ok) call.resolve(outcome.value);
+    else call.reject(BerthError.fromWire(wireError(outcome.error)));
+  };
+  const preloaded = [...(options.preloaded ?? [])];
+  const takePreloaded = (op: string, params: unknown): Outcome<unknown> | undefined => {
+    const key = JSON.stringify(params);
+    const at = preloaded.findIndex((answer) => answer.op === op && JSON.stringify(answer.params) === key);
+    if (at < 0) return undefined;
+    const [answer] = preloaded.splice(at, 1);
+    const outcome = answer?.outcome as Outcome<unknown> | undefined;
+    return outcome && typeof outcome === 'object' && typeof outcome.ok === 'boolean' ? outcome : undefined;
+  };
+
   const dispatch = (text: string) => {
     let message: unknown;
     try {
@@ -117,8 +134,7 @@ export function createWsClient(options: WsClientOptions): WsClient {
       const call = pending.get(m.id);
       if (!call) return;
       pending.delete(m.id);
-      if (m.outcome.ok) call.resolve(m.outcome.value);
-      else call.reject(BerthError.fromWire(wireError(m.outcome.error)));
+      settle(call, m.outcome);
       return;
     }
     if (isEventName(m.event)) {
@@ -167,6 +183,8 @@ export function createWsClient(options: WsClientOptions): WsClient {
   return {
     invoke<N extends Operation>(name: N, params: Params<N>): Promise<Result<N>> {
       if (closed) return Promise.reject(new BerthError('NETWORK', 'the client was closed'));
+      const ahead = takePreloaded(name, params);
+      if (ahead) return new Promise<Result<N>>((resolve, reject) => settle({ resolve, reject }, ahead));
       if (state === 'lost') {
         return Promise.reject(new BerthError('NETWORK', 'not connected to Berth; reconnecting'));
       }

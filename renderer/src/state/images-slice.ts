@@ -1,6 +1,7 @@
 import type { BerthClient, ImageSummary } from '../../../shared/contract';
 import { toWireError, type WireError } from '../../../shared/error';
 import { formatBytes } from '../../../shared/format';
+import { firstImagePageParams } from '../../../shared/image-page';
 import { coalesce, type LoadStatus, type SliceCreator } from './slice';
 
 /** The image list, normalized: rows by image ID and the order the store listed them in. */
@@ -32,9 +33,6 @@ function afterNextPaint(): Promise<void> {
   });
 }
 
-/** Rows asked for before the whole list: a few screens of the table. */
-const firstPageRows = 200;
-
 /** Images slice: the list, how to (re)load it, and removing images. */
 export interface ImagesSlice {
   images: ImagesState;
@@ -57,7 +55,7 @@ export const createImagesSlice =
       if (imageSort.key === 'name' || groupByRepository) return;
       const page = await client
         .invoke('images:page', {
-          limit: firstPageRows,
+          limit: firstImagePageParams.limit,
           sort: { key: imageSort.key, descending: imageSort.descending },
         })
         .catch(() => undefined);

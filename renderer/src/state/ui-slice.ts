@@ -1,4 +1,5 @@
 import type { WireError } from '../../../shared/error';
+import { firstImagePageParams } from '../../../shared/image-page';
 import type { ConnectionState } from '../client/ws-client';
 import type { SliceCreator } from './slice';
 
@@ -116,7 +117,7 @@ export const createUiSlice: SliceCreator<UiSlice> = (set) => ({
     view: 'images',
     connection: 'connecting',
     imageQuery: '',
-    imageSort: { key: 'created', descending: true },
+    imageSort: { ...firstImagePageParams.sort },
     imageFilters: noImageFilters,
     groupByRepository: false,
     selection: [],

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { BerthError } from '../../../../shared/error';
 import type { ImageSummary } from '../../../../shared/contract';
+import { firstImagePageParams } from '../../../../shared/image-page';
 import {
   createWsClient,
   type ConnectionState,
@@ -130,6 +131,35 @@ describe('createWsClient', () => {
     await expect(c.invoke('images:list', {})).resolves.toEqual([alpine]);
     expect(c.getState()).toBe('open');
     expect(server.received).toEqual([{ id: 1, op: 'images:list', params: {} }]);
+  });
+
+  it('answers the first call identical to a preloaded one from the page, once, and sends the rest', async () => {
+    const page = { images: [alpine], total: 1 };
+    const c = (client = createWsClient({
+      WebSocket,
+      url: server.url,
+      backoff: () => 20,
+      preloaded: [
+        { op: 'images:page', params: firstImagePageParams, outcome: { ok: true, value: page } },
+        {
+          op: 'images:inspect',
+          params: { image: 'gone' },
+          outcome: { ok: false, error: { code: 'IMAGE_UNKNOWN', message: 'no image matches "gone"' } },
+        },
+      ],
+    }));
+    await expect(c.invoke('images:page', { ...firstImagePageParams })).resolves.toEqual(page);
+    await expect(c.invoke('images:inspect', { image: 'gone' })).rejects.toMatchObject({
+      code: 'IMAGE_UNKNOWN',
+    });
+    expect(server.received).toEqual([]);
+    // Used up: the same call again, and a call with other params, go over the socket.
+    await c.invoke('images:page', { ...firstImagePageParams }).catch(() => undefined);
+    await c.invoke('images:page', { limit: 5 }).catch(() => undefined);
+    expect(server.received).toEqual([
+      { id: 1, op: 'images:page', params: firstImagePageParams },
+      { id: 2, op: 'images:page', params: { limit: 5 } },
+    ]);
   });
 
   it('rejects with a BerthError carrying code, message and detail from an error outcome', async () => {
