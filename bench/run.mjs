@@ -1,7 +1,7 @@
 // `npm run bench`: measures Berth and its peers (skopeo, podman, the gzip -dc | sha256sum floor) in one run
 // against the real docker-registry on loopback; writes bench/results/latest.json and docs/benchmarks.md.
 //
-// Environment: BENCH_SCALE (default 1; 0.1 for a quick smoke run), BENCH_RUNS (default 3), BENCH_CACHE
+// Environment: BENCH_SCALE (default 1; 0.1 for a quick smoke run), BENCH_RUNS (default 5), BENCH_CACHE
 // (workload images and registry storage, default ~/.cache/berth-bench), BENCH_ONLY (comma-separated groups:
 // pull,resume,store,layers,memory,ui), BENCH_BUILD=0 to skip `electron-vite build`. `--render` only rewrites
 // docs/benchmarks.md from bench/results/latest.json and bench/analysis.md; `--merge FILE.json.tmp` first puts a
@@ -31,7 +31,7 @@ import { hostManifestOf, workloadImages } from './lib/workload-images.mjs';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scale = Number(process.env.BENCH_SCALE ?? '1');
-const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? '3'));
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? '5'));
 const cacheDir =
   process.env.BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'berth-bench');
 const only = process.env.BENCH_ONLY
