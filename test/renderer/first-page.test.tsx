@@ -53,6 +53,25 @@ describe('first screen before the whole list', () => {
     expect(client.callsTo('images:list')).toBe(1);
   });
 
+  it('asks for the whole list only once the table shows the first rows, when the page waits for them', async () => {
+    const client = new FakeClient();
+    client.images = manyImages(500);
+    const store = createAppStore(client, { waitForFirstRows: true });
+    const loading = store.getState().loadImages();
+    await vi.waitFor(() => expect(store.getState().images.pending).toBe(300));
+    // The first page is in the store, but no table has drawn it: the list's megabytes must not come yet.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.callsTo('images:list')).toBe(0);
+    render(
+      <AppStoreProvider client={client} store={store} loading={loading}>
+        <AppShell />
+      </AppStoreProvider>,
+    );
+    await loading;
+    expect(client.callsTo('images:list')).toBe(1);
+    expect(selectVisibleImageIds(store.getState())).toHaveLength(500);
+  });
+
   it('gives the table’s own first rows for each sort main can reproduce, ties in store order', () => {
     const images = manyImages(300);
     const store = createAppStore(new FakeClient());

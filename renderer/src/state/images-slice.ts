@@ -40,12 +40,31 @@ export interface ImagesSlice {
   loadImages: () => Promise<void>;
   /** Removes images by ID (with all their names), one after another; toasts what happened. */
   removeImages: (ids: string[]) => Promise<void>;
+  /** The table calls this once its first rows are on screen; the first whole-list fetch waits for it. */
+  firstRowsShown: () => void;
 }
+
+/**
+ * Longest the first whole-list fetch waits for the table to show the first page: the page may open on
+ * another view, or never draw.
+ */
+const firstRowsWaitMs = 3000;
 
 /** Creates the images slice around `client`. */
 export const createImagesSlice =
-  (client: BerthClient): SliceCreator<ImagesSlice> =>
+  (client: BerthClient, options: { waitForFirstRows?: boolean } = {}): SliceCreator<ImagesSlice> =>
   (set, get) => {
+    let rowsShown = (): void => undefined;
+    // Only a page that renders the table asks for this: on its own, the slice would wait for nothing.
+    const firstRows = options.waitForFirstRows
+      ? new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, firstRowsWaitMs);
+          rowsShown = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        })
+      : Promise.resolve();
     /**
      * Shows the table's first screen before the whole list arrives (about 480 bytes per image, megabytes
      * for a big store). Only for the sorts main can reproduce; a failure here just leaves it to the list.
@@ -71,6 +90,9 @@ export const createImagesSlice =
           error: null,
         },
       });
+      // The page can arrive before React does (berth serve puts it in index.html): the frame to wait for is
+      // the one that shows its rows, not the next frame of an empty page.
+      await firstRows;
       await afterNextPaint();
     };
     return {
@@ -118,6 +140,7 @@ export const createImagesSlice =
           }));
         }
       }),
+      firstRowsShown: () => rowsShown(),
       removeImages: async (ids) => {
         let removed = 0;
         let bytesFreed = 0;

@@ -35,12 +35,14 @@ export type AppStore = StoreApi<AppState>;
 export interface AppStoreOptions {
   /** How the browser host's archive download and upload reach the server. */
   archiveHttp?: HttpTransferDeps;
+  /** The first whole-list fetch waits until the images table shows its first rows (the page sets this). */
+  waitForFirstRows?: boolean;
 }
 
 /** Builds the one app store from its slices; the client is the only way out, so tests pass a fake. */
 export function createAppStore(client: BerthClient, options: AppStoreOptions = {}): AppStore {
   return createStore<AppState>()((...a) => ({
-    ...createImagesSlice(client)(...a),
+    ...createImagesSlice(client, { waitForFirstRows: options.waitForFirstRows === true })(...a),
     ...createTagsSlice(client)(...a),
     ...createDetailsSlice(client)(...a),
     ...createDiskSlice(client)(...a),

@@ -146,6 +146,11 @@ export function ImagesTable() {
     if (s.ui.cursor !== null && !ids.includes(s.ui.cursor)) s.setCursor(null);
   }, [ids, store]);
 
+  const hasRows = lines.length > 0;
+  useEffect(() => {
+    if (hasRows) store.getState().firstRowsShown();
+  }, [hasRows, store]);
+
   const reveal = useAppStore((s) => s.pulls.reveal);
   useEffect(() => {
     if (reveal === null) return;
