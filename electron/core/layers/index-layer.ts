@@ -57,14 +57,19 @@ export const blake3FromBytes = 8 * 1024;
 
 /** An incremental hash of either kind. */
 interface RunningHash {
-  update(chunk: Uint8Array): unknown;
+  update(chunk: Buffer): unknown;
   digest(encoding: 'hex'): string;
+}
+
+/** A Buffer over the same bytes, not a copy (the BLAKE3 module is typed for Buffers). */
+function bufferOver(view: Uint8Array): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /** The content hash (hex) of a whole file given in one view; see {@link blake3FromBytes}. */
 export function fileContentHash(content: Uint8Array): string {
   return content.length >= blake3FromBytes
-    ? blake3(content).toString('hex')
+    ? blake3(bufferOver(content)).toString('hex')
     : oneShotHash('sha256', content, 'hex');
 }
 
@@ -87,9 +92,9 @@ class ContentHash implements TarBodySink {
   }
 
   data(chunk: Uint8Array, last: boolean): void {
-    if (this.hash) this.hash.update(chunk);
+    if (this.hash) this.hash.update(bufferOver(chunk));
     else if (last) this.digest = fileContentHash(chunk);
-    else if (this.record!.size >= blake3FromBytes) this.hash = new Blake3Hasher().update(chunk);
+    else if (this.record!.size >= blake3FromBytes) this.hash = new Blake3Hasher().update(bufferOver(chunk));
     else this.hash = createHash('sha256').update(chunk);
   }
 
