@@ -22,6 +22,8 @@ const magic = Buffer.from('BLIX');
 /** Format 2: content hashes of files from 8 KiB are BLAKE3 (they were sha256 in format 1). */
 const formatVersion = 2;
 const typeCodes: readonly EntryType[] = ['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'];
+/** Each type's byte in the file (its position in `typeCodes`). */
+const typeCode = Object.fromEntries(typeCodes.map((type, code) => [type, code])) as Record<EntryType, number>;
 const flagLink = 1;
 const flagHash = 2;
 
@@ -39,6 +41,11 @@ class ByteWriter {
   varint(value: number): void {
     this.reserve(10);
     let v = Math.max(0, Math.floor(value));
+    // Most values (prefix lengths, small modes, ids) fit one byte; the division loop is for the rest.
+    if (v < 0x80) {
+      this.buffer[this.length++] = v;
+      return;
+    }
     while (v >= 0x80) {
       this.buffer[this.length++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
@@ -57,10 +64,30 @@ class ByteWriter {
     this.length += value.length;
   }
 
+  /**
+   * A length-prefixed UTF-8 string, encoded straight into the buffer (no Buffer per string): the bytes go one
+   * past the length's first byte, and move up in the rare case the length needs more than that byte.
+   */
   text(value: string): void {
-    const encoded = Buffer.from(value, 'utf8');
-    this.varint(encoded.length);
-    this.bytes(encoded);
+    this.reserve(value.length * 3 + 10);
+    const written = this.buffer.write(value, this.length + 1, 'utf8');
+    if (written < 0x80) {
+      this.buffer[this.length] = written;
+      this.length += 1 + written;
+      return;
+    }
+    let lengthBytes = 1;
+    for (let v = written; v >= 0x80; v = Math.floor(v / 0x80)) lengthBytes += 1;
+    const start = this.length + 1;
+    this.buffer.copyWithin(this.length + lengthBytes, start, start + written);
+    this.varint(written);
+    this.length += written;
+  }
+
+  /** Raw bytes given as hex (a content hash), written without an intermediate Buffer. */
+  hex(value: string): void {
+    this.reserve(value.length >> 1);
+    this.length += this.buffer.write(value, this.length, 'hex');
   }
 
   result(): Buffer {
@@ -192,7 +219,7 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
     writer.varint(shared);
     writer.text(entry.path.slice(shared));
     previous = entry.path;
-    writer.byte(typeCodes.indexOf(entry.type));
+    writer.byte(typeCode[entry.type]);
     const hash = entry.contentHash !== undefined && entry.contentHash.length === 64;
     writer.byte((entry.linkTarget !== undefined ? flagLink : 0) | (hash ? flagHash : 0));
     writer.varint(entry.mode);
@@ -201,7 +228,7 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
     writer.varint(entry.size);
     writer.varint(entry.mtime);
     if (entry.linkTarget !== undefined) writer.text(entry.linkTarget);
-    if (hash) writer.bytes(Buffer.from(entry.contentHash ?? '', 'hex'));
+    if (hash) writer.hex(entry.contentHash ?? '');
   }
   return Buffer.from(writer.result());
 }

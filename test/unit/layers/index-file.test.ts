@@ -68,7 +68,7 @@ describe('layer index files', () => {
     expect(read.entries[123_456]).toEqual(entries[123_456]);
   });
 
-  it('rebuilds every path exactly when ASCII and non-ASCII names alternate and a path outgrows the buffer', () => {
+  it('rebuilds every path exactly when ASCII and non-ASCII names alternate and a path outgrows the buffer or a one-byte length', () => {
     const long = `deep/${'d'.repeat(5000)}`;
     const paths = [
       'a/ascii',
@@ -82,6 +82,8 @@ describe('layer index files', () => {
       long,
       `${long}/leaf`,
       `${long}/lëaf`,
+      // 18,000 UTF-8 bytes after the shared prefix: a three-byte length in front of the suffix.
+      `${long}/${'é'.repeat(9000)}`,
       'z',
     ];
     const index: LayerIndex = {
