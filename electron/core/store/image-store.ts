@@ -283,8 +283,10 @@ export class ImageStore {
         size: indexBytes.length,
       };
     }
+    // Loaded first: remembering into an empty cache would hide (and the save below drop) the cached facts.
+    await this.loadSummaryCache();
     this.rememberFacts(facts);
-    return this.mutate(async (snap) => {
+    const committed = await this.mutate(async (snap) => {
       for (const d of [manifest.config, ...manifest.layers]) {
         if (!(await this.hasBlob(d.digest)))
           throw new BerthError('BLOB_UNKNOWN', `blob ${d.digest} was deleted while the image was committed`);
@@ -327,6 +329,9 @@ export class ImageStore {
         result: { id: facts.configDigest, manifestDigest: request.manifestDigest, names, movedFrom: moved },
       };
     });
+    // The next process lists the new image from the cache instead of reading its manifest and config again.
+    await this.saveSummaryCache();
+    return committed;
   }
 
   /** Every image, newest first, filtered like `podman images --filter`. Served from cached facts. */
@@ -1004,9 +1009,12 @@ export class ImageStore {
         if (!keepIndexes.has(digest)) delete this.summaryCache.indexes[digest];
     }
     this.summaryDirty = false;
-    await writeAtomic(this.paths.summaries, JSON.stringify(this.summaryCache)).catch(() => {
-      this.summaryDirty = true;
-    });
+    // A cache: a torn or lost copy reads as missing (loadSummaryCache) and is rebuilt, so no fsync.
+    await writeAtomic(this.paths.summaries, JSON.stringify(this.summaryCache), { durable: false }).catch(
+      () => {
+        this.summaryDirty = true;
+      },
+    );
   }
 
   /**

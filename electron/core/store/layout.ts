@@ -152,13 +152,20 @@ export function tempSuffix(): string {
 /**
  * Replaces `file` so that a crash at any instant leaves either the old or the new content: write a temp file
  * in the same folder, fsync it, rename it over `file`, then fsync the folder so the rename itself is durable.
+ * `durable: false` skips both fsyncs, for a cache whose reader treats a torn or empty file as missing: a crash
+ * may then lose the new content, never mix it with the old.
  */
-export async function writeAtomic(file: string, content: string | Uint8Array): Promise<void> {
+export async function writeAtomic(
+  file: string,
+  content: string | Uint8Array,
+  options: { durable?: boolean } = {},
+): Promise<void> {
+  const durable = options.durable !== false;
   const tmp = file + tempSuffix();
   const handle = await open(tmp, 'w', 0o644);
   try {
     await handle.writeFile(content);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (err) {
     await handle.close();
     await rm(tmp, { force: true });
@@ -171,7 +178,7 @@ export async function writeAtomic(file: string, content: string | Uint8Array): P
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dirname(file));
+  if (durable) await syncDir(dirname(file));
 }
 
 /** Flushes a folder's entries (renames, unlinks) to disk. */

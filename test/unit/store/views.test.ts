@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chainIds } from '../../../electron/core/store/history';
-import type { ImageStore } from '../../../electron/core/store/image-store';
+import { ImageStore } from '../../../electron/core/store/image-store';
 import { buildImage, type FixtureImage, type FixtureLayerSpec } from '../../support/fixture';
 import { addImage, tempStore } from './add-image';
 
@@ -175,5 +176,21 @@ describe('layer tree, disk usage, inspect', () => {
       uncompressedSize: image.layers[0]!.tar.length,
     });
     expect(d.history).toHaveLength(1);
+  });
+});
+
+describe('summary cache', () => {
+  it('holds a committed image for the next process, which lists it without reading its config again', async () => {
+    const image = buildImage({ layers: [layer('cached')] });
+    // A pull lists first (is the image present?), so the commit finds a snapshot in memory.
+    expect(await store.list()).toEqual([]);
+    await addImage(store, image, ['cached:1']);
+    const root = store.paths.root;
+    // Without the config a list can only come from the cache the commit saved.
+    await rm(store.blobPath(image.configDigest));
+    const next = await ImageStore.open(root);
+    const rows = await next.list();
+    expect(rows.map((r) => r.id)).toEqual([image.configDigest]);
+    expect(rows[0]).toMatchObject({ repoTags: ['docker.io/library/cached:1'], platform: { os: 'linux' } });
   });
 });
