@@ -18,6 +18,7 @@ beforeAll(async () => {
   await mkdir(join(dir, 'renderer', 'assets'), { recursive: true });
   await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Berth</title>');
   await writeFile(join(dir, 'renderer', 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(join(dir, 'renderer', 'assets', 'kept.js'), 'console.log("kept")');
   await writeFile(join(dir, 'secret.txt'), 'outside the renderer');
   host = await startServe({
     host: '127.0.0.1',
@@ -139,6 +140,23 @@ describe('berth serve: who may talk to it', () => {
     }
     expect((await get('/assets/missing.js', { cookie: c })).status).toBe(404);
     expect((await get('/assets/app.js', { cookie: c })).headers['content-type']).toMatch(/javascript/);
+  });
+
+  it('serves the renderer from what it read at start, and files added since from the disk', async () => {
+    const c = await cookie();
+    await rm(join(dir, 'renderer', 'assets', 'kept.js'));
+    const kept = await get('/assets/kept.js', { cookie: c });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toBe('console.log("kept")');
+    expect(kept.headers['content-length']).toBe(String('console.log("kept")'.length));
+    expect(kept.headers['content-type']).toMatch(/javascript/);
+
+    await writeFile(join(dir, 'renderer', 'assets', 'later.js'), 'console.log("later")');
+    const later = await get('/assets/later.js', { cookie: c });
+    expect(later.status).toBe(200);
+    expect(later.body).toBe('console.log("later")');
+    expect((await get('/', { cookie: c })).body).toContain('<title>Berth</title>');
+    expect((await get('/images/some-route', { cookie: c })).body).toContain('<title>Berth</title>');
   });
 
   it('refuses a WebSocket upgrade without the token', async () => {
