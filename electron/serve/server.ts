@@ -153,10 +153,13 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     const body = memory.get(file);
     if (file === indexFile && req.method === 'GET') {
       const html = body?.toString('utf8') ?? (await readFile(file, 'utf8'));
-      const page = withPreloadedAnswers(html, await firstAnswers());
-      return void res
-        .writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' })
-        .end(page);
+      // The head (the app's script, styles and preload) goes out at once, so the browser fetches them while
+      // the first page is answered; the answer follows in the rest of the page.
+      const split = html.indexOf('</head>');
+      res.writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' });
+      if (split > 0) res.write(html.slice(0, split));
+      const answers = await firstAnswers().catch(() => []);
+      return void res.end(withPreloadedAnswers(split > 0 ? html.slice(split) : html, answers));
     }
     res.writeHead(200, {
       'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',

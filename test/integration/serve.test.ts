@@ -206,6 +206,72 @@ describe('berth serve: the first screen in the page', () => {
     expect((await get('/')).body).not.toContain(preloadElementId);
   });
 
+  it('sends the page head before the first page is answered, and the answer in the rest of the page', async () => {
+    const root = join(dir, 'streamed');
+    await mkdir(root, { recursive: true });
+    await writeFile(
+      join(root, 'index.html'),
+      '<!doctype html><html><head><script type="module" src="./assets/app.js"></script></head><body></body></html>',
+    );
+    let release = (): void => undefined;
+    const answered = new Promise<void>((done) => (release = done));
+    const base = createHandlers({
+      storePath: join(dir, 'store'),
+      settingsFile: join(dir, 'config.json'),
+      host: 'serve',
+      version: '0.0.0-test',
+      emit: () => undefined,
+    });
+    const gated = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      rendererDir: root,
+      token: 'streamed-token',
+      handlers: (): Handlers => ({
+        ...base,
+        'images:page': async (params) => {
+          await answered;
+          return base['images:page'](params);
+        },
+      }),
+    });
+    try {
+      const login = await new Promise<string>((done, fail) => {
+        request({ host: '127.0.0.1', port: gated.port, path: '/?token=streamed-token' }, (res) => {
+          res.resume();
+          done((res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '');
+        })
+          .on('error', fail)
+          .end();
+      });
+      const body = await new Promise<{ head: string; whole: string }>((done, fail) => {
+        request({ host: '127.0.0.1', port: gated.port, path: '/', headers: { cookie: login } }, (res) => {
+          res.setEncoding('utf8');
+          let whole = '';
+          let head: string | undefined;
+          res.on('data', (chunk: string) => {
+            whole += chunk;
+            if (head === undefined) {
+              // The answer is still held back: what came so far is what the page sent without it.
+              head = whole;
+              release();
+            }
+          });
+          res.on('end', () => done({ head: head ?? '', whole }));
+        })
+          .on('error', fail)
+          .end();
+      });
+      expect(body.head).toContain('<script type="module" src="./assets/app.js"></script>');
+      expect(body.head).not.toContain(preloadElementId);
+      expect(body.whole).toMatch(
+        new RegExp(`<script id="${preloadElementId}" type="application/json">.*</script></head><body>`),
+      );
+    } finally {
+      await gated.close();
+    }
+  });
+
   it('escapes every < in the answers, so no value can end the block, and copies them as they are', () => {
     const hostile = [
       {
