@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
@@ -73,6 +73,7 @@ beforeAll(() => {
   Object.defineProperty(window, 'innerHeight', { configurable: true, value: 10 * imageRowHeight });
 });
 afterEach(() => {
+  cleanup();
   observers.length = 0;
   frames.length = 0;
   scrollWrites.length = 0;
@@ -108,6 +109,8 @@ describe('the images table’s first frame', () => {
     // The frame is laid out: the observer gives the table's real height (5 rows), and once the frame is
     // painted the rows beyond the view are added for scrolling.
     act(() => layOut());
+    // Shorter than the window: the rows already there cover it, so nothing renders again before the paint.
+    expect(screen.getAllByTestId('image-row')).toHaveLength(first.length);
     await act(async () => {
       paint();
       await waitFor(() => expect(screen.getAllByTestId('image-row').length).toBeGreaterThan(11));
@@ -125,5 +128,20 @@ describe('the images table’s first frame', () => {
       paint();
       expect(scrollWrites.some((top) => top > 200 * imageRowHeight)).toBe(true);
     });
+  });
+
+  it('takes a table taller than the window’s height at once, before any paint', async () => {
+    const client = new FakeClient();
+    client.images = Array.from({ length: 300 }, (_, i) => fakeImage({ name: `tall-${i}:latest` }));
+    tableHeight = 20 * imageRowHeight;
+    render(
+      <AppStoreProvider client={client}>
+        <AppShell />
+      </AppStoreProvider>,
+    );
+    expect((await screen.findAllByTestId('image-row')).length).toBeLessThanOrEqual(11);
+    act(() => layOut());
+    await waitFor(() => expect(screen.getAllByTestId('image-row').length).toBeGreaterThanOrEqual(20));
+    expect(screen.getAllByTestId('image-row').length).toBeLessThanOrEqual(21);
   });
 });

@@ -34,7 +34,9 @@ const columns: { label: string; sortKey?: ImageSortKey; className: string }[] = 
  * Follows the table's size with a ResizeObserver alone. The library's default also reads `clientHeight` when the
  * table mounts, which forces a layout of the whole page in the middle of the first render and then renders the
  * rows a second time, synchronously; the observer's first report instead comes with the frame's own layout.
- * Until it does, the window's height stands in (`initialRect`), so the first frame already has its rows.
+ * Until it does, the window's height stands in (`initialRect`), so the first frame already has its rows. A first
+ * report that only shrinks that estimate (the usual case: the table sits below a toolbar) waits until the first
+ * frame is painted, since the rows already rendered cover the table and trimming the extra ones can wait.
  * Without ResizeObserver (jsdom), the library's default.
  */
 function observeTableRect(
@@ -44,11 +46,29 @@ function observeTableRect(
   const element = instance.scrollElement;
   const view = element?.ownerDocument.defaultView;
   if (!element || !view?.ResizeObserver) return observeElementRect(instance, report);
+  let first = true;
+  let held = false;
+  let stopped = false;
+  let latest: Rect = instance.options.initialRect;
   const observer = new view.ResizeObserver(() => {
-    report({ width: Math.round(element.clientWidth), height: Math.round(element.clientHeight) });
+    latest = { width: Math.round(element.clientWidth), height: Math.round(element.clientHeight) };
+    if (held) return;
+    if (first && latest.height <= instance.options.initialRect.height) {
+      held = true;
+      void afterNextPaint().then(() => {
+        held = false;
+        if (!stopped) report(latest);
+      });
+    } else {
+      report(latest);
+    }
+    first = false;
   });
   observer.observe(element, { box: 'content-box' });
-  return () => observer.disconnect();
+  return () => {
+    stopped = true;
+    observer.disconnect();
+  };
 }
 
 const scrolled = new WeakSet<Element>();
