@@ -30,6 +30,30 @@ function preloadAppChunk(): Plugin {
   };
 }
 
+/**
+ * Marks the app chunk for eager compilation with V8's explicit compile hint: its functions then compile on the
+ * thread that streams the chunk in while it downloads, instead of one by one on the main thread during the
+ * first render (about 60 ms of that render on this machine's 2 busy cores). Added after minification, which
+ * would drop the comment.
+ */
+function compileAppChunkEagerly(): Plugin {
+  return {
+    name: 'berth-compile-app-chunk-eagerly',
+    apply: 'build',
+    enforce: 'post',
+    generateBundle: {
+      // After Vite's own post steps, which rewrite the chunk's code (its preload helper goes first).
+      order: 'post',
+      handler(_options, bundle) {
+        for (const output of Object.values(bundle)) {
+          if (output.type === 'chunk' && output.name === 'render-app')
+            output.code = `//# allFunctionsCalledOnLoad\n${output.code}`;
+        }
+      },
+    },
+  };
+}
+
 // One build for every part: main (and the CLI, which shares main's core), preload, renderer.
 export default defineConfig({
   main: {
@@ -57,7 +81,7 @@ export default defineConfig({
   },
   renderer: {
     root: 'renderer',
-    plugins: [react(), preloadAppChunk()],
+    plugins: [react(), preloadAppChunk(), compileAppChunkEagerly()],
     build: {
       outDir: 'out/renderer',
       // berth serve sends this bundle over the wire; minify it as a web host would.

@@ -25,7 +25,9 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
-const relativeSteps: readonly [Intl.RelativeTimeFormatUnit, number][] = [
+type RelativeTimeUnit = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
+
+const relativeSteps: readonly [RelativeTimeUnit, number][] = [
   ['second', 60],
   ['minute', 60],
   ['hour', 24],
@@ -35,13 +37,25 @@ const relativeSteps: readonly [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', Number.POSITIVE_INFINITY],
 ];
 
-// Made on first use: the first Intl object a page makes loads ICU's data (tens of milliseconds), which at
-// module load would delay the renderer's bootstrap (and its first request) rather than the first render.
-let relativeFormatter: Intl.RelativeTimeFormat | undefined;
-const relativeFormat = {
-  format: (value: number, unit: Intl.RelativeTimeFormatUnit): string =>
-    (relativeFormatter ??= new Intl.RelativeTimeFormat('en', { numeric: 'always' })).format(value, unit),
-};
+/**
+ * A whole number with English thousands separators (`12,345`), as `toLocaleString('en')` prints it, without
+ * Intl: a page's first Intl call loads ICU's locale data on the main thread (tens of milliseconds), which the
+ * images table's first render would otherwise pay for. Other numbers go through Intl.
+ */
+export function formatCount(value: number): string {
+  if (!Number.isSafeInteger(value)) return value.toLocaleString('en');
+  const digits = String(Math.abs(value));
+  let grouped = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let at = grouped.length; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`;
+  return value < 0 ? `-${grouped}` : grouped;
+}
+
+/** `amount` whole units in the past (negative) or future, as `Intl.RelativeTimeFormat('en')` says it. */
+function relativeFormat(amount: number, unit: RelativeTimeUnit): string {
+  const size = Math.abs(amount);
+  const phrase = `${formatCount(size)} ${unit}${size === 1 ? '' : 's'}`;
+  return amount < 0 || Object.is(amount, -0) ? `${phrase} ago` : `in ${phrase}`;
+}
 
 /**
  * How long ago `iso` was, relative to `now` (milliseconds since the epoch): `just now`, `5 minutes ago`,
@@ -52,10 +66,9 @@ export function formatRelativeTime(iso: string | undefined, now: number): string
   const then = Date.parse(iso);
   if (Number.isNaN(then)) return '—';
   let amount = (now - then) / 1000;
-  if (amount < 45)
-    return amount > -300 ? 'just now' : relativeFormat.format(Math.round(-amount / 60), 'minute');
+  if (amount < 45) return amount > -300 ? 'just now' : relativeFormat(Math.round(-amount / 60), 'minute');
   for (const [unit, size] of relativeSteps) {
-    if (amount < size) return relativeFormat.format(-Math.max(1, Math.floor(amount)), unit);
+    if (amount < size) return relativeFormat(-Math.max(1, Math.floor(amount)), unit);
     amount /= size;
   }
   return '—';

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -62,6 +62,10 @@ const contentTypes: Record<string, string> = {
 
 const maxMessageBytes = 16 * 1024 * 1024;
 
+/** Largest renderer file kept in memory, and most bytes kept in all: a built renderer is well under both. */
+const maxAssetBytes = 4 * 1024 * 1024;
+const maxAssetsBytes = 32 * 1024 * 1024;
+
 /**
  * Serves the renderer and the contract over WebSocket on loopback. Every request needs the launch token:
  * once in the URL, which is exchanged for an HttpOnly SameSite=Strict cookie, then the cookie. WebSocket
@@ -78,6 +82,9 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
   const handlers = options.handlers(emit);
   const rendererDir = resolve(options.rendererDir);
   const indexFile = join(rendererDir, 'index.html');
+  // Read while the caller warms the store, before the URL is printed: the first page's files then go out in
+  // one write each, with no file-system round trips through libuv's thread pool on a busy machine.
+  const assets = readAssets(rendererDir);
   /** The page's first `images:page`, answered now so the first screen needs no WebSocket round trip. */
   const firstAnswers = async (): Promise<PreloadedAnswer[]> => {
     const outcome = await dispatch(handlers, 'images:page', firstImagePageParams);
@@ -132,19 +139,35 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     for (const route of options.routes ?? []) if (await route(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return void res.writeHead(405).end('method not allowed');
-    const file = await staticFile(rendererDir, url.pathname);
+    const memory = await assets;
+    const candidate = rendererPath(rendererDir, url.pathname);
+    const file =
+      candidate === undefined
+        ? undefined
+        : memory.has(candidate)
+          ? candidate
+          : candidate === rendererDir && memory.has(indexFile)
+            ? indexFile
+            : await staticFile(rendererDir, candidate);
     if (!file) return void res.writeHead(404).end('not found');
+    const body = memory.get(file);
     if (file === indexFile && req.method === 'GET') {
-      const page = withPreloadedAnswers(await readFile(file, 'utf8'), await firstAnswers());
-      return void res
-        .writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' })
-        .end(page);
+      const html = body?.toString('utf8') ?? (await readFile(file, 'utf8'));
+      // The head (the app's script, styles and preload) goes out at once, so the browser fetches them while
+      // the first page is answered; the answer follows in the rest of the page.
+      const split = html.indexOf('</head>');
+      res.writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' });
+      if (split > 0) res.write(html.slice(0, split));
+      const answers = await firstAnswers().catch(() => []);
+      return void res.end(withPreloadedAnswers(split > 0 ? html.slice(split) : html, answers));
     }
     res.writeHead(200, {
       'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
       'cache-control': file.endsWith('index.html') ? 'no-store' : 'max-age=3600',
+      ...(body ? { 'content-length': body.length } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
+    if (body) return void res.end(body);
     createReadStream(file).pipe(res);
   }
 
@@ -234,8 +257,8 @@ function securityHeaders(res: ServerResponse): void {
   res.setHeader('cross-origin-resource-policy', 'same-origin');
 }
 
-/** Maps a URL path to a file inside `root`, never outside it; unknown paths fall back to index.html. */
-async function staticFile(root: string, pathname: string): Promise<string | undefined> {
+/** Maps a URL path to a path inside `root`, never outside it (undefined for a path that would leave it). */
+function rendererPath(root: string, pathname: string): string | undefined {
   let decoded: string;
   try {
     decoded = decodeURIComponent(pathname);
@@ -245,6 +268,38 @@ async function staticFile(root: string, pathname: string): Promise<string | unde
   if (decoded.includes('\0')) return undefined;
   const candidate = resolve(root, '.' + normalize('/' + decoded));
   if (candidate !== root && !candidate.startsWith(root + sep)) return undefined;
+  return candidate;
+}
+
+/**
+ * Every file under `root` (the built renderer) by absolute path, read into memory; none when the folder cannot
+ * be read (requests then go to the disk and answer as they would). Files past the size limits stay on disk.
+ */
+async function readAssets(root: string): Promise<Map<string, Buffer>> {
+  const assets = new Map<string, Buffer>();
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  let total = 0;
+  const files = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => {
+        const path = join(entry.parentPath, entry.name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info || info.size > maxAssetBytes) return undefined;
+        const body = await readFile(path).catch(() => undefined);
+        return body && ([path, body] as const);
+      }),
+  );
+  for (const file of files) {
+    if (!file || total + file[1].length > maxAssetsBytes) continue;
+    total += file[1].length;
+    assets.set(file[0], file[1]);
+  }
+  return assets;
+}
+
+/** The file on disk for `candidate` (from `rendererPath`); unknown extensionless paths fall back to index.html. */
+async function staticFile(root: string, candidate: string): Promise<string | undefined> {
   // Client-side routes (no extension) get the app shell; a missing asset stays a 404.
   const files = extname(candidate) === '' ? [candidate, join(root, 'index.html')] : [candidate];
   for (const file of files) {

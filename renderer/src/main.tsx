@@ -4,17 +4,6 @@ import { createAppStore } from './state/store';
 import './styles/app.css';
 import './styles/pulls.css';
 
-/** Loads ICU's data on another thread while the page boots; without workers the first render pays for it. */
-function warmIntl(): void {
-  try {
-    const worker = new Worker(new URL('./intl-warmup.ts', import.meta.url), { type: 'module' });
-    worker.onerror = (event) => event.preventDefault();
-  } catch {
-    // No module workers here (or a policy forbids them): nothing is lost but the head start.
-  }
-}
-
-warmIntl();
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 // Open the socket and ask for the first page of images before React is even fetched and compiled: the

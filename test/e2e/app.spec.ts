@@ -8,3 +8,14 @@ test('opens on an empty image list', async ({ host, imagesPage }, testInfo) => {
   await host.page.screenshot({ path: `test-results/screenshots/empty-images-${host.kind}.png` });
   testInfo.annotations.push({ type: 'screenshot', description: 'test-results/screenshots' });
 });
+
+test('the app chunk is marked for V8 to compile while it streams in, not during the first render', async ({
+  host,
+}) => {
+  test.skip(host.kind !== 'serve', 'the Electron window reads the same files from disk');
+  const href = await host.page.locator('link[rel="modulepreload"][href*="render-app-"]').getAttribute('href');
+  expect(href).toMatch(/render-app-.*\.js$/);
+  const chunk = await host.page.request.get(new URL(href ?? '', host.page.url()).href);
+  expect(chunk.status()).toBe(200);
+  expect(await chunk.text()).toMatch(/^\/\/# allFunctionsCalledOnLoad\n/);
+});

@@ -18,6 +18,7 @@ beforeAll(async () => {
   await mkdir(join(dir, 'renderer', 'assets'), { recursive: true });
   await writeFile(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Berth</title>');
   await writeFile(join(dir, 'renderer', 'assets', 'app.js'), 'console.log(1)');
+  await writeFile(join(dir, 'renderer', 'assets', 'kept.js'), 'console.log("kept")');
   await writeFile(join(dir, 'secret.txt'), 'outside the renderer');
   host = await startServe({
     host: '127.0.0.1',
@@ -141,6 +142,23 @@ describe('berth serve: who may talk to it', () => {
     expect((await get('/assets/app.js', { cookie: c })).headers['content-type']).toMatch(/javascript/);
   });
 
+  it('serves the renderer from what it read at start, and files added since from the disk', async () => {
+    const c = await cookie();
+    await rm(join(dir, 'renderer', 'assets', 'kept.js'));
+    const kept = await get('/assets/kept.js', { cookie: c });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toBe('console.log("kept")');
+    expect(kept.headers['content-length']).toBe(String('console.log("kept")'.length));
+    expect(kept.headers['content-type']).toMatch(/javascript/);
+
+    await writeFile(join(dir, 'renderer', 'assets', 'later.js'), 'console.log("later")');
+    const later = await get('/assets/later.js', { cookie: c });
+    expect(later.status).toBe(200);
+    expect(later.body).toBe('console.log("later")');
+    expect((await get('/', { cookie: c })).body).toContain('<title>Berth</title>');
+    expect((await get('/images/some-route', { cookie: c })).body).toContain('<title>Berth</title>');
+  });
+
   it('refuses a WebSocket upgrade without the token', async () => {
     const { status } = await upgrade('/ws', { origin: host.origin });
     expect(status).toBe(401);
@@ -186,6 +204,72 @@ describe('berth serve: the first screen in the page', () => {
     }
     expect(page.body).toContain('<title>Berth</title>');
     expect((await get('/')).body).not.toContain(preloadElementId);
+  });
+
+  it('sends the page head before the first page is answered, and the answer in the rest of the page', async () => {
+    const root = join(dir, 'streamed');
+    await mkdir(root, { recursive: true });
+    await writeFile(
+      join(root, 'index.html'),
+      '<!doctype html><html><head><script type="module" src="./assets/app.js"></script></head><body></body></html>',
+    );
+    let release = (): void => undefined;
+    const answered = new Promise<void>((done) => (release = done));
+    const base = createHandlers({
+      storePath: join(dir, 'store'),
+      settingsFile: join(dir, 'config.json'),
+      host: 'serve',
+      version: '0.0.0-test',
+      emit: () => undefined,
+    });
+    const gated = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      rendererDir: root,
+      token: 'streamed-token',
+      handlers: (): Handlers => ({
+        ...base,
+        'images:page': async (params) => {
+          await answered;
+          return base['images:page'](params);
+        },
+      }),
+    });
+    try {
+      const login = await new Promise<string>((done, fail) => {
+        request({ host: '127.0.0.1', port: gated.port, path: '/?token=streamed-token' }, (res) => {
+          res.resume();
+          done((res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '');
+        })
+          .on('error', fail)
+          .end();
+      });
+      const body = await new Promise<{ head: string; whole: string }>((done, fail) => {
+        request({ host: '127.0.0.1', port: gated.port, path: '/', headers: { cookie: login } }, (res) => {
+          res.setEncoding('utf8');
+          let whole = '';
+          let head: string | undefined;
+          res.on('data', (chunk: string) => {
+            whole += chunk;
+            if (head === undefined) {
+              // The answer is still held back: what came so far is what the page sent without it.
+              head = whole;
+              release();
+            }
+          });
+          res.on('end', () => done({ head: head ?? '', whole }));
+        })
+          .on('error', fail)
+          .end();
+      });
+      expect(body.head).toContain('<script type="module" src="./assets/app.js"></script>');
+      expect(body.head).not.toContain(preloadElementId);
+      expect(body.whole).toMatch(
+        new RegExp(`<script id="${preloadElementId}" type="application/json">.*</script></head><body>`),
+      );
+    } finally {
+      await gated.close();
+    }
   });
 
   it('escapes every < in the answers, so no value can end the block, and copies them as they are', () => {

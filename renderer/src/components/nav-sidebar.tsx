@@ -1,3 +1,4 @@
+import { formatCount } from '../../../shared/format';
 import { useAppStore } from '../state/app-store-provider';
 import type { View } from '../state/ui-slice';
 import { Icon, type IconName } from './icon';
@@ -24,7 +25,7 @@ function NavCount({ view }: { view: View }) {
           }).length
         : 0,
   );
-  return count > 0 ? <span className="nav-count">{count.toLocaleString('en')}</span> : null;
+  return count > 0 ? <span className="nav-count">{formatCount(count)}</span> : null;
 }
 
 /** The left navigation between the top-level views. */

@@ -1,4 +1,4 @@
-import { formatBytes } from '../../../shared/format';
+import { formatBytes, formatCount } from '../../../shared/format';
 import type { ConnectionState } from '../client/ws-client';
 import { useAppStore } from '../state/app-store-provider';
 import { selectImageCount, selectTotalSize } from '../state/image-selectors';
@@ -25,7 +25,7 @@ export function StatusBar() {
       {ready && (
         <>
           <span className="status-item" data-testid="image-count">
-            {count.toLocaleString('en')} {count === 1 ? 'image' : 'images'}
+            {formatCount(count)} {count === 1 ? 'image' : 'images'}
           </span>
           <span className="status-item" data-testid="total-size">
             {formatBytes(size)}

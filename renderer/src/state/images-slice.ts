@@ -19,7 +19,7 @@ export interface ImagesState {
  * Resolves once the frame after now was painted (a task after the next animation frame), so the whole list's
  * megabytes are neither sent nor parsed before the first screen is on it; at once where no frames are drawn.
  */
-function afterNextPaint(): Promise<void> {
+export function afterNextPaint(): Promise<void> {
   if (typeof requestAnimationFrame !== 'function' || document.visibilityState === 'hidden')
     return Promise.resolve();
   return new Promise((resolve) => {

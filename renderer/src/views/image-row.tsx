@@ -1,6 +1,6 @@
 import { memo, useState, type DragEvent, type MouseEvent } from 'react';
 import type { ImageSummary } from '../../../shared/contract';
-import { formatBytes, formatPlatform, formatRelativeTime } from '../../../shared/format';
+import { formatBytes, formatCount, formatPlatform, formatRelativeTime } from '../../../shared/format';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { imageNames, type TagChip } from '../state/image-names';
@@ -183,7 +183,7 @@ export const ImageRow = memo(function ImageRow({
       <div className="cell cell-created" role="gridcell" title={image.created}>
         {formatRelativeTime(image.created, now)}
       </div>
-      <div className="cell cell-size num" role="gridcell" title={`${image.size.toLocaleString('en')} bytes`}>
+      <div className="cell cell-size num" role="gridcell" title={`${formatCount(image.size)} bytes`}>
         {formatBytes(image.size)}
       </div>
       <div className="cell cell-platform" role="gridcell">

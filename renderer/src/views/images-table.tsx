@@ -1,11 +1,18 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useRef, type KeyboardEvent, type MouseEvent } from 'react';
+import {
+  elementScroll,
+  observeElementRect,
+  useVirtualizer,
+  type Rect,
+  type Virtualizer,
+} from '@tanstack/react-virtual';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { formatBytes } from '../../../shared/format';
 import { Icon } from '../components/icon';
 import { useNow } from '../hooks/use-now';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { selectTableLines, selectVisibleImageIds } from '../state/image-selectors';
+import { afterNextPaint } from '../state/images-slice';
 import type { ImageSortKey } from '../state/ui-slice';
 import { ImageRow, rowDomId } from './image-row';
 
@@ -22,6 +29,85 @@ const columns: { label: string; sortKey?: ImageSortKey; className: string }[] = 
   { label: 'Size', sortKey: 'size', className: 'cell-size num' },
   { label: 'Platform', className: 'cell-platform' },
 ];
+
+/**
+ * Follows the table's size with a ResizeObserver alone. The library's default also reads `clientHeight` when the
+ * table mounts, which forces a layout of the whole page in the middle of the first render and then renders the
+ * rows a second time, synchronously; the observer's first report instead comes with the frame's own layout.
+ * Until it does, the window's height stands in (`initialRect`), so the first frame already has its rows. A first
+ * report that only shrinks that estimate (the usual case: the table sits below a toolbar) waits until the first
+ * frame is painted, since the rows already rendered cover the table and trimming the extra ones can wait.
+ * Without ResizeObserver (jsdom), the library's default.
+ */
+function observeTableRect(
+  instance: Virtualizer<HTMLDivElement, Element>,
+  report: (rect: Rect) => void,
+): void | (() => void) {
+  const element = instance.scrollElement;
+  const view = element?.ownerDocument.defaultView;
+  if (!element || !view?.ResizeObserver) return observeElementRect(instance, report);
+  let first = true;
+  let held = false;
+  let stopped = false;
+  let latest: Rect = instance.options.initialRect;
+  const observer = new view.ResizeObserver(() => {
+    latest = { width: Math.round(element.clientWidth), height: Math.round(element.clientHeight) };
+    if (held) return;
+    if (first && latest.height <= instance.options.initialRect.height) {
+      held = true;
+      void afterNextPaint().then(() => {
+        held = false;
+        if (!stopped) report(latest);
+      });
+    } else {
+      report(latest);
+    }
+    first = false;
+  });
+  observer.observe(element, { box: 'content-box' });
+  return () => {
+    stopped = true;
+    observer.disconnect();
+  };
+}
+
+const scrolled = new WeakSet<Element>();
+
+/**
+ * Scrolls the table as the library does, except for the write it makes when the table mounts: to the top, where
+ * a new element already is, and a write there would force the whole page's layout before the first frame.
+ */
+function scrollTable(
+  offset: number,
+  options: { adjustments?: number; behavior?: ScrollBehavior },
+  instance: Virtualizer<HTMLDivElement, Element>,
+): void {
+  const element = instance.scrollElement;
+  if (!element) return;
+  const first = !scrolled.has(element);
+  scrolled.add(element);
+  if (first && offset + (options.adjustments ?? 0) === 0) return;
+  elementScroll(offset, options, instance);
+}
+
+/** Rows rendered beyond those in view, for smooth scrolling, once the table's first frame is on screen. */
+const overscanRows = 12;
+
+/** False until the frame after the table mounted was painted: that first frame renders only the rows in view. */
+function usePainted(): boolean {
+  const [painted, setPainted] = useState(false);
+  useEffect(() => {
+    let mounted = true;
+    void afterNextPaint().then(() => mounted && setPainted(true));
+    return () => {
+      mounted = false;
+    };
+  }, []);
+  return painted;
+}
+
+/** The table's size before it is laid out: the window's, which holds it (a few rows too many, never too few). */
+const windowRect = (): Rect => ({ width: window.innerWidth, height: window.innerHeight });
 
 function SortHeader({ label, sortKey, className }: (typeof columns)[number]) {
   const sort = useAppStore((s) => s.ui.imageSort);
@@ -86,6 +172,8 @@ export function ImagesTable() {
   const cursor = useAppStore((s) => s.ui.cursor);
   const now = useNow();
   const scrollRef = useRef<HTMLDivElement>(null);
+  const [initialRect] = useState(windowRect);
+  const painted = usePainted();
   // eslint-disable-next-line react-hooks/incompatible-library -- read afresh each render; no compiler memoizes this component
   const virtualizer = useVirtualizer({
     count: lines.length,
@@ -95,8 +183,11 @@ export function ImagesTable() {
       const line = lines[index];
       return line === undefined ? index : line.kind === 'group' ? `group:${line.repository}` : line.id;
     },
-    overscan: 12,
+    overscan: painted ? overscanRows : 0,
     scrollMargin: headerHeight,
+    initialRect,
+    observeElementRect: observeTableRect,
+    scrollToFn: scrollTable,
   });
 
   const lineOf = useCallback(

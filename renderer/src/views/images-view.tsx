@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { formatCount } from '../../../shared/format';
 import { Icon } from '../components/icon';
 import { useAppStore, useAppStoreApi } from '../state/app-store-provider';
 import { selectFiltersActive, selectVisibleImageCount } from '../state/image-selectors';
@@ -300,8 +301,8 @@ export function ImagesView() {
           <SearchField />
           <span className="toolbar-count" aria-live="polite">
             {narrowed
-              ? `${visible.toLocaleString('en')} of ${count.toLocaleString('en')}`
-              : `${count.toLocaleString('en')} ${count === 1 ? 'image' : 'images'}`}
+              ? `${formatCount(visible)} of ${formatCount(count)}`
+              : `${formatCount(count)} ${count === 1 ? 'image' : 'images'}`}
           </span>
           <span className="toolbar-spacer" />
           <LoadButton />

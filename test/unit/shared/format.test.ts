@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatBytes,
+  formatCount,
   formatDuration,
   formatPlatform,
   formatRate,
@@ -62,6 +63,61 @@ describe('formatRelativeTime', () => {
   it('shows a dash for missing or unparseable times', () => {
     expect(formatRelativeTime(undefined, now)).toBe('—');
     expect(formatRelativeTime('yesterday-ish', now)).toBe('—');
+  });
+});
+
+describe('formatCount', () => {
+  it.each([0, 7, 999, 1000, 12_345, 999_999, 1_000_000, 10_000, 123_456_789, -1, -1234, 2 ** 53 - 1])(
+    '%d reads as toLocaleString("en") has it',
+    (value) => {
+      expect(formatCount(value)).toBe(value.toLocaleString('en'));
+    },
+  );
+
+  it('groups every whole number as Intl does, over a sweep of magnitudes', () => {
+    for (let value = 1; value < 1e15; value = value * 7 + 3) {
+      expect(formatCount(value)).toBe(value.toLocaleString('en'));
+    }
+  });
+
+  it('hands fractions and huge numbers to Intl', () => {
+    expect(formatCount(1234.5)).toBe('1,234.5');
+    expect(formatCount(2 ** 60)).toBe((2 ** 60).toLocaleString('en'));
+  });
+});
+
+describe('formatRelativeTime against Intl.RelativeTimeFormat', () => {
+  const intl = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
+  const steps: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['second', 60],
+    ['minute', 60],
+    ['hour', 24],
+    ['day', 7],
+    ['week', 4.348],
+    ['month', 12],
+    ['year', Number.POSITIVE_INFINITY],
+  ];
+  // The same steps, worded by ICU: the formatter must say exactly what Intl would.
+  const reference = (seconds: number): string => {
+    if (seconds < 45) return seconds > -300 ? 'just now' : intl.format(Math.round(-seconds / 60), 'minute');
+    let amount = seconds;
+    for (const [unit, size] of steps) {
+      if (amount < size) return intl.format(-Math.max(1, Math.floor(amount)), unit);
+      amount /= size;
+    }
+    return '—';
+  };
+  const now = Date.parse('2026-11-23T12:00:00Z');
+
+  it('words every step from seconds to millennia as ICU does', () => {
+    const sweep: number[] = [];
+    for (let seconds = -86_400 * 3; seconds < 0; seconds += 97) sweep.push(seconds);
+    for (let seconds = 0; seconds < 86_400 * 365 * 3000; seconds = Math.ceil(seconds * 1.07) + 1)
+      sweep.push(seconds);
+    for (const seconds of sweep) {
+      const iso = new Date(now - seconds * 1000).toISOString();
+      expect(formatRelativeTime(iso, now), `${seconds} s`).toBe(reference(seconds));
+    }
   });
 });
 
