@@ -17,7 +17,6 @@ export function contentSecurityPolicy(origin: AppOrigin): string {
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src 'self'${hmr}`,
-    "worker-src 'self'",
     "manifest-src 'self'",
     "object-src 'none'",
     "frame-src 'none'",

@@ -33,6 +33,8 @@ describe('contentSecurityPolicy', () => {
     expect(csp.get('object-src')).toEqual(["'none'"]);
     expect(csp.get('frame-ancestors')).toEqual(["'none'"]);
     expect(csp.get('base-uri')).toEqual(["'none'"]);
+    // No worker of its own: default-src 'none' refuses them.
+    expect(csp.has('worker-src')).toBe(false);
     expect(contentSecurityPolicy(bundle)).not.toMatch(/unsafe-(inline|eval)|\*|https?:/);
   });
 
