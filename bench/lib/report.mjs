@@ -64,6 +64,9 @@ function escape(text) {
   return String(text).replaceAll('|', '\\|');
 }
 
+/** The report's sections, in this order. */
+const GROUP_ORDER = ['Pull', 'Memory', 'Resume', 'Store', 'UI', 'Layer explorer'];
+
 const STATUS = {
   met: '✅ met',
   'not met': '❌ not met',
@@ -93,7 +96,12 @@ export function renderMarkdown(results, analysis) {
     'Ratios are Berth ÷ peer (below 1.0 means Berth is faster). Peak RSS is the largest process of each command tree (GNU time `%M`).',
     '',
   ];
-  const groups = [...new Set(results.workloads.map((w) => w.group))];
+  // Sections in reading order, whatever order the groups ran in.
+  const rank = (group) => {
+    const at = GROUP_ORDER.indexOf(group);
+    return at < 0 ? GROUP_ORDER.length : at;
+  };
+  const groups = [...new Set(results.workloads.map((w) => w.group))].sort((a, b) => rank(a) - rank(b));
   for (const group of groups) {
     const rows = results.workloads.filter((w) => w.group === group);
     const subjects = Object.keys(SUBJECTS).filter((s) => s === 'berth' || rows.some((w) => s in w.figures));
@@ -143,7 +151,7 @@ export function renderMarkdown(results, analysis) {
     'BENCH_SCALE=0.1 npm run bench # quick smoke run at a tenth of the sizes (writes bench/results/*.tmp)',
     '```',
     '',
-    'Knobs: `BENCH_RUNS` (runs per figure, default 3), `BENCH_ONLY` (groups: `pull,memory,resume,store,ui,layers`),',
+    'Knobs: `BENCH_RUNS` (runs per figure, default 5), `BENCH_ONLY` (groups: `pull,memory,resume,store,ui,layers`),',
     '`BENCH_CACHE` (workload images and registry storage, default `~/.cache/berth-bench`; built once per scale, never',
     'committed), `BENCH_BUILD=0` (skip `electron-vite build`). Only a full-size run of every group rewrites this file.',
     'Workloads whose Berth side does not exist yet are listed under "Not yet measurable" and carry no number.',
