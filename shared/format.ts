@@ -27,7 +27,8 @@ export function formatRate(bytesPerSecond: number): string {
 
 type RelativeTimeUnit = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'year';
 
-const relativeSteps: readonly [RelativeTimeUnit, number][] = [
+/** Each unit of a relative time and how many of it make the next, smallest first. */
+export const relativeSteps: readonly [RelativeTimeUnit, number][] = [
   ['second', 60],
   ['minute', 60],
   ['hour', 24],

@@ -6,6 +6,7 @@ import {
   formatPlatform,
   formatRate,
   formatRelativeTime,
+  relativeSteps,
 } from '../../../shared/format';
 
 describe('formatBytes', () => {
@@ -88,20 +89,11 @@ describe('formatCount', () => {
 
 describe('formatRelativeTime against Intl.RelativeTimeFormat', () => {
   const intl = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
-  const steps: [Intl.RelativeTimeFormatUnit, number][] = [
-    ['second', 60],
-    ['minute', 60],
-    ['hour', 24],
-    ['day', 7],
-    ['week', 4.348],
-    ['month', 12],
-    ['year', Number.POSITIVE_INFINITY],
-  ];
-  // The same steps, worded by ICU: the formatter must say exactly what Intl would.
+  // The formatter's own steps, worded by ICU: it must say exactly what Intl would.
   const reference = (seconds: number): string => {
     if (seconds < 45) return seconds > -300 ? 'just now' : intl.format(Math.round(-seconds / 60), 'minute');
     let amount = seconds;
-    for (const [unit, size] of steps) {
+    for (const [unit, size] of relativeSteps) {
       if (amount < size) return intl.format(-Math.max(1, Math.floor(amount)), unit);
       amount /= size;
     }
