@@ -1,35 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { liveGunzipWorkers } from '../../electron/core/layers/gunzip-worker';
-import type { RegistryPool } from '../../electron/core/registry/connect';
 import { RegistryClient } from '../../electron/core/registry/client';
 import type { Puller } from '../../electron/core/pull/pull';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { buildImage, pushImage, type FixtureImage } from '../support/fixture.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { failure } from '../support/failure';
-import { proxiedPuller } from '../support/proxied-puller';
+import { proxiedPullerHarness } from '../support/proxied-puller';
 
 const mib = 1024 * 1024;
 
-let scratch: string;
-let registry: TestRegistry;
-let proxy: FaultProxy;
-const pools: RegistryPool[] = [];
-let count = 0;
+const harness = proxiedPullerHarness('berth-pull-worker');
 let image: FixtureImage;
 
 async function setup(): Promise<Puller> {
-  const { puller, pool } = await proxiedPuller({
-    root: join(scratch, `store-${count++}`),
-    authFile: join(scratch, `auth-${count++}.json`),
-    proxyHost: proxy.host,
-    registry,
-  });
-  pools.push(pool);
-  return puller;
+  return (await harness.setup()).puller;
 }
 
 /** Samples the live gzip workers until stopped; returns the most seen. */
@@ -45,9 +28,6 @@ function watchWorkers(): () => number {
 }
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'berth-pull-worker-'));
-  registry = await startRegistry({ auth: 'htpasswd' });
-  proxy = await startFaultProxy(registry.url);
   // Two layers of incompressible content: both are over the 1 MiB of gzip that sends a layer to the worker.
   image = buildImage({
     layers: [0, 1].map((i) => ({
@@ -55,17 +35,10 @@ beforeAll(async () => {
       gzipLevel: 1,
     })),
   });
-  await pushImage(registry, 'berth/warm', '1', image);
+  await pushImage(harness.registry, 'berth/warm', '1', image);
 });
 
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await proxy?.stop();
-  await registry?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
-
-beforeEach(() => proxy.clear());
+beforeEach(() => harness.proxy.clear());
 afterEach(() => vi.restoreAllMocks());
 
 describe('a pull starts the gzip worker ahead and leaves none behind', () => {
@@ -83,7 +56,7 @@ describe('a pull starts the gzip worker ahead and leaves none behind', () => {
     });
     const puller = await setup();
     const most = watchWorkers();
-    const outcome = await puller.pull({ reference: `${proxy.host}/berth/warm:1` });
+    const outcome = await puller.pull({ reference: `${harness.proxy.host}/berth/warm:1` });
     expect(most()).toBe(1);
     expect(outcome.imageId).toBe(image.configDigest);
     expect(outcome.layers.map((l) => [l.digest, l.status])).toEqual(
@@ -95,16 +68,16 @@ describe('a pull starts the gzip worker ahead and leaves none behind', () => {
 
   it('starts no worker for an image already present', async () => {
     const puller = await setup();
-    await puller.pull({ reference: `${proxy.host}/berth/warm:1` });
+    await puller.pull({ reference: `${harness.proxy.host}/berth/warm:1` });
     const most = watchWorkers();
-    const again = await puller.pull({ reference: `${proxy.host}/berth/warm:1` });
+    const again = await puller.pull({ reference: `${harness.proxy.host}/berth/warm:1` });
     expect(again.status).toBe('present');
     expect(most()).toBe(0);
   });
 
   it('leaves no worker after a pull that fails before any layer', async () => {
     const puller = await setup();
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/warm:missing` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/warm:missing` }));
     expect(err.code).toBe('MANIFEST_UNKNOWN');
     expect(liveGunzipWorkers()).toBe(0);
   });
@@ -114,7 +87,7 @@ describe('a pull starts the gzip worker ahead and leaves none behind', () => {
     // claimed the worker and it is inflating when the pull is cancelled.
     const stallAt = (layer: FixtureImage['layers'][number]): number => layer.size - 1000;
     for (const layer of image.layers)
-      proxy.add({
+      harness.proxy.add({
         method: 'GET',
         path: `/v2/berth/warm/blobs/${layer.digest}`,
         fault: { kind: 'stall', afterBytes: stallAt(layer) },
@@ -124,7 +97,7 @@ describe('a pull starts the gzip worker ahead and leaves none behind', () => {
     const most = watchWorkers();
     const err = await failure(
       puller.pull({
-        reference: `${proxy.host}/berth/warm:1`,
+        reference: `${harness.proxy.host}/berth/warm:1`,
         signal: controller.signal,
         onProgress: (p) => {
           const stalled = (l: FixtureImage['layers'][number]): boolean =>

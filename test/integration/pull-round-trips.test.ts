@@ -1,20 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
 import { RegistryPool } from '../../electron/core/registry/connect';
 import { Puller } from '../../electron/core/pull/pull';
 import { ImageStore } from '../../electron/core/store/image-store';
-import { startFaultProxy, type FaultProxy, type FaultRule } from '../support/fault-proxy.js';
+import type { FaultRule } from '../support/fault-proxy.js';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../support/fixture.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { proxiedPullerHarness } from '../support/proxied-puller';
 
 // The fixed cost of a small pull is round trips and connections before the first layer byte: these pin them.
-let scratch: string;
-let registry: TestRegistry;
-let proxy: FaultProxy;
-const pools: RegistryPool[] = [];
+const harness = proxiedPullerHarness('berth-round-trips', { auth: 'none' });
 
 async function pullThroughProxy(
   reference: string,
@@ -24,49 +20,36 @@ async function pullThroughProxy(
   const pool = new RegistryPool({
     conf,
     certsDirs: [],
-    auth: { read: [], write: join(scratch, 'auth.json') },
+    auth: { read: [], write: join(harness.scratch, 'auth.json') },
     client: { bodyTimeoutMs: 2_000, retry: { baseDelayMs: 1, maxDelayMs: 5 } },
   });
-  pools.push(pool);
-  const store = await ImageStore.open(await mkdtemp(join(scratch, 'store-')));
+  harness.track(pool);
+  const store = await ImageStore.open(await mkdtemp(join(harness.scratch, 'store-')));
   const puller = new Puller({
     store,
     registries: pool,
     conf,
     hostPlatform: { os: 'linux', architecture: 'amd64' },
   });
-  proxy.clear();
-  for (const rule of rules) proxy.add(rule);
+  harness.proxy.clear();
+  for (const rule of rules) harness.proxy.add(rule);
   const outcome = await puller.pull({ reference });
   await pool.close();
   return { imageId: outcome.imageId };
 }
 
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'berth-round-trips-'));
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.url);
-});
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await proxy?.stop();
-  await registry?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
-
 describe('round trips of a small pull', () => {
   it('fetches a tagged manifest with one GET (no HEAD first)', async () => {
     const image = buildImage({ layers: [{ entries: [{ path: 'a.txt', size: 1000 }] }] });
-    await pushImage(registry, 'berth/trips', '1', image);
-    const { imageId } = await pullThroughProxy(`${proxy.host}/berth/trips:1`);
+    await pushImage(harness.registry, 'berth/trips', '1', image);
+    const { imageId } = await pullThroughProxy(`${harness.proxy.host}/berth/trips:1`);
     expect(imageId).toBe(image.configDigest);
-    const requests = proxy.requests().map((r) => `${r.method} ${r.url}`);
+    const requests = harness.proxy.requests().map((r) => `${r.method} ${r.url}`);
     expect(requests.filter((r) => r.startsWith('HEAD '))).toEqual([]);
     expect(requests.filter((r) => r.includes('/manifests/'))).toEqual(['GET /v2/berth/trips/manifests/1']);
     // https is tried first on a loopback registry (refused: the proxy speaks plain http), then one plain
     // connection carries the ping and the manifest; the config and the layer may overlap on a second.
-    expect(proxy.connections()).toBeLessThanOrEqual(3);
+    expect(harness.proxy.connections()).toBeLessThanOrEqual(3);
   });
 
   it('pulls a platform of an index without a HEAD, index and manifest on one connection', async () => {
@@ -79,24 +62,24 @@ describe('round trips of a small pull', () => {
       config: { os: 'linux', architecture: 'arm64' },
     });
     const index = buildIndex([amd64, arm64]);
-    await pushIndex(registry, 'berth/trips-multi', '1', index);
-    const { imageId } = await pullThroughProxy(`${proxy.host}/berth/trips-multi:1`);
+    await pushIndex(harness.registry, 'berth/trips-multi', '1', index);
+    const { imageId } = await pullThroughProxy(`${harness.proxy.host}/berth/trips-multi:1`);
     expect(imageId).toBe(amd64.configDigest);
-    expect(proxy.requests().filter((r) => r.method === 'HEAD')).toEqual([]);
-    expect(proxy.connections()).toBeLessThanOrEqual(3);
+    expect(harness.proxy.requests().filter((r) => r.method === 'HEAD')).toEqual([]);
+    expect(harness.proxy.connections()).toBeLessThanOrEqual(3);
   });
 
   it('starts the layer while the config is still downloading', async () => {
     const image = buildImage({ layers: [{ entries: [{ path: 'b.txt', size: 1000 }] }] });
-    await pushImage(registry, 'berth/trips-overlap', '1', image);
+    await pushImage(harness.registry, 'berth/trips-overlap', '1', image);
     const configPath = `/v2/berth/trips-overlap/blobs/${image.configDigest}`;
     const layerPath = `/v2/berth/trips-overlap/blobs/${(image.layers[0] as { digest: string }).digest}`;
     // The first config response stalls until the body timeout (2 s) and is retried.
-    const { imageId } = await pullThroughProxy(`${proxy.host}/berth/trips-overlap:1`, [
+    const { imageId } = await pullThroughProxy(`${harness.proxy.host}/berth/trips-overlap:1`, [
       { method: 'GET', path: configPath, fault: { kind: 'stall', afterBytes: 0 } },
     ]);
     expect(imageId).toBe(image.configDigest);
-    const order = proxy
+    const order = harness.proxy
       .requests()
       .map((r) => r.url)
       .filter((url) => url === configPath || url === layerPath);
@@ -105,22 +88,22 @@ describe('round trips of a small pull', () => {
 
   it('sends one request after another over one kept-alive connection', async () => {
     const image = buildImage({ layers: [{ entries: [{ path: 'c.txt', size: 100 }] }] });
-    await pushImage(registry, 'berth/trips-seq', '1', image);
+    await pushImage(harness.registry, 'berth/trips-seq', '1', image);
     const pool = new RegistryPool({
       conf: emptyRegistriesConf(),
       certsDirs: [],
-      auth: { read: [], write: join(scratch, 'auth.json') },
+      auth: { read: [], write: join(harness.scratch, 'auth.json') },
     });
-    pools.push(pool);
-    const client = await pool.get(proxy.host);
-    proxy.clear();
+    harness.track(pool);
+    const client = await pool.get(harness.proxy.host);
+    harness.proxy.clear();
     const manifest = await client.fetchManifest('berth/trips-seq', '1');
     await client.fetchManifest('berth/trips-seq', manifest.digest);
     await client.listTags('berth/trips-seq');
     if (manifest.parsed.kind !== 'manifest') throw new Error('expected an image manifest');
     await client.fetchBlobBytes('berth/trips-seq', manifest.parsed.config);
-    expect(proxy.requests()).toHaveLength(5);
+    expect(harness.proxy.requests()).toHaveLength(5);
     // The refused https attempt, then one connection for the ping and the four requests.
-    expect(proxy.connections()).toBe(2);
+    expect(harness.proxy.connections()).toBe(2);
   });
 });

@@ -1,16 +1,12 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readLayerIndex } from '../../electron/core/layers/index-file';
 import { indexLayer } from '../../electron/core/layers/index-layer';
 import type { LayerIndex } from '../../electron/core/layers/layer-entry';
-import type { RegistryPool } from '../../electron/core/registry/connect';
-import type { Puller } from '../../electron/core/pull/pull';
 import type { ImageStore } from '../../electron/core/store/image-store';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import {
   buildImage,
   deterministicBytes,
@@ -20,35 +16,20 @@ import {
   sha256Digest,
   type FixtureImage,
 } from '../support/fixture.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { failure } from '../support/failure';
-import { proxiedPuller } from '../support/proxied-puller';
+import { proxiedPullerHarness } from '../support/proxied-puller';
 
 const mib = 1024 * 1024;
 type Layer = FixtureImage['layers'][number];
 
-let scratch: string;
-let registry: TestRegistry;
-let proxy: FaultProxy;
-const pools: RegistryPool[] = [];
-let count = 0;
+const harness = proxiedPullerHarness('berth-pull-stream');
 let unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
   unhandled.push(reason);
 };
 
-/** A fresh store with a Puller that reaches the registry through the fault proxy. */
-async function setup(): Promise<{ store: ImageStore; puller: Puller; root: string }> {
-  const root = join(scratch, `store-${count++}`);
-  const { store, puller, pool } = await proxiedPuller({
-    root,
-    authFile: join(scratch, `auth-${count++}.json`),
-    proxyHost: proxy.host,
-    registry,
-  });
-  pools.push(pool);
-  return { store, puller, root };
-}
+/** A fresh store with a Puller that reaches the registry through the fault harness.proxy. */
+const setup = () => harness.setup();
 
 /** index.json, every blob name and every layer index file, so a test can show a failed pull changed nothing. */
 async function storeState(root: string): Promise<{ index: string; blobs: string[]; layerIndexes: string[] }> {
@@ -90,30 +71,17 @@ async function pushed(repo: string, bytes: number): Promise<FixtureImage> {
       },
     ],
   });
-  await pushImage(registry, `berth/${repo}`, '1', image);
+  await pushImage(harness.registry, `berth/${repo}`, '1', image);
   return image;
 }
 
 const only = (image: FixtureImage): Layer => image.layers[0] as Layer;
 const blobPath = (repo: string, digest: string): string => `/v2/berth/${repo}/blobs/${digest}`;
 
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'berth-pull-stream-'));
-  registry = await startRegistry({ auth: 'htpasswd' });
-  proxy = await startFaultProxy(registry.url);
-});
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await proxy?.stop();
-  await registry?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
-
 beforeEach(() => {
   unhandled = [];
   process.on('unhandledRejection', onUnhandled);
-  proxy.clear();
+  harness.proxy.clear();
 });
 
 afterEach(() => {
@@ -133,10 +101,10 @@ describe('the layer index is built while a layer downloads', () => {
         gzipLevel: 1,
       })),
     });
-    await pushImage(registry, 'berth/streamed', '1', image);
+    await pushImage(harness.registry, 'berth/streamed', '1', image);
     const { store, puller } = await setup();
     const opens = countOpens(store, image.layers);
-    const outcome = await puller.pull({ reference: `${proxy.host}/berth/streamed:1` });
+    const outcome = await puller.pull({ reference: `${harness.proxy.host}/berth/streamed:1` });
     expect(outcome.imageId).toBe(image.configDigest);
     expect(opens()).toBe(0);
     for (const layer of image.layers) {
@@ -149,15 +117,15 @@ describe('the layer index is built while a layer downloads', () => {
   it('gives a layer resumed mid-stream with Range a correct index, read from the committed blob', async () => {
     const image = await pushed('resumed', 2 * mib);
     const layer = only(image);
-    proxy.add({
+    harness.proxy.add({
       method: 'GET',
       path: blobPath('resumed', layer.digest),
       fault: { kind: 'reset', afterBytes: Math.floor(layer.size / 2) },
     });
     const { store, puller } = await setup();
     const opens = countOpens(store, [layer]);
-    await puller.pull({ reference: `${proxy.host}/berth/resumed:1` });
-    const ranges = proxy
+    await puller.pull({ reference: `${harness.proxy.host}/berth/resumed:1` });
+    const ranges = harness.proxy
       .requests()
       .filter((r) => r.url.endsWith(layer.digest))
       .map((r) => r.range);
@@ -172,7 +140,7 @@ describe('the layer index is built while a layer downloads', () => {
     const image = await pushed('cancelled', 2 * mib);
     const layer = only(image);
     const stallAt = 400_000;
-    proxy.add({
+    harness.proxy.add({
       method: 'GET',
       path: blobPath('cancelled', layer.digest),
       fault: { kind: 'stall', afterBytes: stallAt },
@@ -182,7 +150,7 @@ describe('the layer index is built while a layer downloads', () => {
     const controller = new AbortController();
     const err = await failure(
       puller.pull({
-        reference: `${proxy.host}/berth/cancelled:1`,
+        reference: `${harness.proxy.host}/berth/cancelled:1`,
         signal: controller.signal,
         onProgress: (p) => {
           if ((p.layers[0]?.done ?? 0) >= stallAt) controller.abort();
@@ -192,8 +160,8 @@ describe('the layer index is built while a layer downloads', () => {
     expect(err.code).toBe('CANCELLED');
     expect(await storeState(root)).toEqual(before);
 
-    await puller.pull({ reference: `${proxy.host}/berth/cancelled:1` });
-    const ranges = proxy
+    await puller.pull({ reference: `${harness.proxy.host}/berth/cancelled:1` });
+    const ranges = harness.proxy
       .requests()
       .filter((r) => r.url.endsWith(layer.digest))
       .map((r) => r.range);
@@ -222,12 +190,12 @@ describe('the layer index is built while a layer downloads', () => {
         layers: [{ mediaType: only(real).mediaType, digest: only(real).digest, size: only(real).size }],
       }),
     );
-    await pushBlob(registry, 'berth/wrong-diffid', sha256Digest(config), config);
-    await pushBlob(registry, 'berth/wrong-diffid', only(real).digest, only(real).bytes);
-    await pushManifest(registry, 'berth/wrong-diffid', '1', real.mediaType, manifest);
+    await pushBlob(harness.registry, 'berth/wrong-diffid', sha256Digest(config), config);
+    await pushBlob(harness.registry, 'berth/wrong-diffid', only(real).digest, only(real).bytes);
+    await pushManifest(harness.registry, 'berth/wrong-diffid', '1', real.mediaType, manifest);
     const { store, puller, root } = await setup();
     const before = await storeState(root);
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/wrong-diffid:1` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/wrong-diffid:1` }));
     expect(err.code).toBe('DIGEST_MISMATCH');
     expect(err.message).toBe(
       `layer ${only(real).digest} unpacks to ${only(real).diffId}, but the image config lists ${only(other).diffId}; the image is refused`,
@@ -258,12 +226,12 @@ describe('the layer index is built while a layer downloads', () => {
         layers: [{ mediaType: only(base).mediaType, digest, size: bytes.length }],
       }),
     );
-    await pushBlob(registry, 'berth/not-gzip', sha256Digest(config), config);
-    await pushBlob(registry, 'berth/not-gzip', digest, bytes);
-    await pushManifest(registry, 'berth/not-gzip', '1', base.mediaType, manifest);
+    await pushBlob(harness.registry, 'berth/not-gzip', sha256Digest(config), config);
+    await pushBlob(harness.registry, 'berth/not-gzip', digest, bytes);
+    await pushManifest(harness.registry, 'berth/not-gzip', '1', base.mediaType, manifest);
     const { store, puller, root } = await setup();
     const before = await storeState(root);
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/not-gzip:1` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/not-gzip:1` }));
     expect(err.code).toBe('ARCHIVE_INVALID');
     expect(await store.hasBlob(digest)).toBe(false);
     expect(await storeState(root)).toEqual(before);
@@ -273,14 +241,14 @@ describe('the layer index is built while a layer downloads', () => {
   it('reports a corrupted download as a blob digest mismatch even though the indexer fails on it first', async () => {
     const image = await pushed('flipped', 6 * mib);
     const layer = only(image);
-    proxy.add({
+    harness.proxy.add({
       method: 'GET',
       path: blobPath('flipped', layer.digest),
       fault: { kind: 'flip', offset: 20 },
     });
     const { store, puller, root } = await setup();
     const before = await storeState(root);
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/flipped:1` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/flipped:1` }));
     expect(err.code).toBe('DIGEST_MISMATCH');
     expect(err.message).toContain(`expected ${layer.digest}`);
     expect(await storeState(root)).toEqual(before);

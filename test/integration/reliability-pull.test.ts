@@ -1,42 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RegistryPool } from '../../electron/core/registry/connect';
-import type { Puller } from '../../electron/core/pull/pull';
-import type { ImageStore } from '../../electron/core/store/image-store';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { buildImage, pushImage, sha256Digest, type FixtureImage } from '../support/fixture.js';
-import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { failure } from '../support/failure';
-import { proxiedPuller } from '../support/proxied-puller';
+import { proxiedPullerHarness } from '../support/proxied-puller';
 
 const run = promisify(execFile);
 const mib = 1024 * 1024;
 
-let scratch: string;
-let registry: TestRegistry;
-let proxy: FaultProxy;
-const pools: RegistryPool[] = [];
-let count = 0;
-
-/** A store at `root` (fresh by default) with its own Puller talking to the registry through the proxy. */
-async function setup(root = join(scratch, `store-${count++}`)): Promise<{
-  store: ImageStore;
-  puller: Puller;
-  root: string;
-}> {
-  const { store, puller, pool } = await proxiedPuller({
-    root,
-    authFile: join(scratch, `auth-${count++}.json`),
-    proxyHost: proxy.host,
-    registry,
-  });
-  pools.push(pool);
-  return { store, puller, root };
-}
+const harness = proxiedPullerHarness('berth-reliability');
+const setup = (root?: string) => harness.setup(root);
 
 /** index.json and the names of every blob, so a test can show a failed pull changed nothing. */
 async function storeState(root: string): Promise<{ index: string; blobs: string[] }> {
@@ -49,7 +25,7 @@ async function storeState(root: string): Promise<{ index: string; blobs: string[
 /** Builds a one-layer image of incompressible bytes and pushes it as `repo:1`. */
 async function pushed(repo: string, size: number): Promise<FixtureImage> {
   const image = buildImage({ layers: [{ entries: [{ path: `${repo}.bin`, size }], gzipLevel: 1 }] });
-  await pushImage(registry, `berth/${repo}`, '1', image);
+  await pushImage(harness.registry, `berth/${repo}`, '1', image);
   return image;
 }
 
@@ -58,33 +34,20 @@ const only = (image: FixtureImage): FixtureImage['layers'][number] =>
 
 const blobPath = (repo: string, digest: string): string => `/v2/berth/${repo}/blobs/${digest}`;
 
-beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'berth-reliability-'));
-  registry = await startRegistry({ auth: 'htpasswd' });
-  proxy = await startFaultProxy(registry.url);
-});
-
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await proxy?.stop();
-  await registry?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
-});
-
 describe('registry faults during a pull', () => {
   it.each([500, 502, 503])('retries a %i on the manifest and on a layer, then succeeds', async (status) => {
     const image = await pushed(`status-${status}`, 50_000);
     const { store, puller } = await setup();
-    proxy.clear();
-    proxy.add({ method: 'GET', path: /\/manifests\//, fault: { kind: 'status', status } });
-    proxy.add({
+    harness.proxy.clear();
+    harness.proxy.add({ method: 'GET', path: /\/manifests\//, fault: { kind: 'status', status } });
+    harness.proxy.add({
       method: 'GET',
       path: blobPath(`status-${status}`, only(image).digest),
       fault: { kind: 'status', status },
     });
-    const outcome = await puller.pull({ reference: `${proxy.host}/berth/status-${status}:1` });
+    const outcome = await puller.pull({ reference: `${harness.proxy.host}/berth/status-${status}:1` });
     expect(outcome.imageId).toBe(image.configDigest);
-    const statuses = proxy
+    const statuses = harness.proxy
       .requests()
       .filter(
         (r) => r.method === 'GET' && (r.url.includes('/manifests/') || r.url.endsWith(only(image).digest)),
@@ -98,16 +61,16 @@ describe('registry faults during a pull', () => {
     const image = await pushed('short', 600_000);
     const layer = only(image);
     const { store, puller } = await setup();
-    proxy.clear();
+    harness.proxy.clear();
     const cut = 200_000;
-    proxy.add({
+    harness.proxy.add({
       method: 'GET',
       path: blobPath('short', layer.digest),
       fault: { kind: 'truncate', afterBytes: cut },
     });
-    const outcome = await puller.pull({ reference: `${proxy.host}/berth/short:1` });
+    const outcome = await puller.pull({ reference: `${harness.proxy.host}/berth/short:1` });
     expect(outcome.imageId).toBe(image.configDigest);
-    const fetches = proxy.requests().filter((r) => r.url.endsWith(layer.digest));
+    const fetches = harness.proxy.requests().filter((r) => r.url.endsWith(layer.digest));
     expect(fetches.map((r) => [r.range, r.bytesSent, r.clientClosed])).toEqual([
       [undefined, cut, false],
       [`bytes=${cut}-`, layer.size - cut, false],
@@ -120,10 +83,10 @@ describe('registry faults during a pull', () => {
     const image = await pushed('long', 100_000);
     const layer = only(image);
     const { store, puller, root } = await setup();
-    proxy.clear();
+    harness.proxy.clear();
     // The right bytes, then more without end (64 MiB, no Content-Length), written only as fast as the client
     // reads: reading it all would show in bytesSent.
-    proxy.add({
+    harness.proxy.add({
       method: 'GET',
       path: blobPath('long', layer.digest),
       fault: {
@@ -135,10 +98,10 @@ describe('registry faults during a pull', () => {
       },
     });
     const before = await storeState(root);
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/long:1` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/long:1` }));
     expect(err.code).toBe('SIZE_MISMATCH');
     expect(err.message).toContain(`larger than the ${layer.size} bytes expected`);
-    const [fetch] = proxy.requests().filter((r) => r.url.endsWith(layer.digest));
+    const [fetch] = harness.proxy.requests().filter((r) => r.url.endsWith(layer.digest));
     expect(fetch?.bytesSent).toBeLessThan(16 * mib);
     expect(await store.hasBlob(layer.digest)).toBe(false);
     expect(await storeState(root)).toEqual(before);
@@ -149,22 +112,22 @@ describe('registry faults during a pull', () => {
     const image = buildImage({
       layers: [0, 1, 2].map((i) => ({ entries: [{ path: `twin-${i}`, size: 300_000 }], gzipLevel: 1 })),
     });
-    await pushImage(registry, 'berth/twins', '1', image);
+    await pushImage(harness.registry, 'berth/twins', '1', image);
     const { root, puller: first } = await setup();
     const { store, puller: second } = await setup(root);
-    proxy.clear();
-    const reference = `${proxy.host}/berth/twins:1`;
+    harness.proxy.clear();
+    const reference = `${harness.proxy.host}/berth/twins:1`;
     const [a, b] = await Promise.all([first.pull({ reference }), second.pull({ reference })]);
     expect(a.imageId).toBe(image.configDigest);
     expect(b.imageId).toBe(image.configDigest);
     for (const layer of image.layers) {
-      const gets = proxy
+      const gets = harness.proxy
         .requests()
         .filter((r) => r.method === 'GET' && r.url.endsWith(`/blobs/${layer.digest}`));
       expect(gets, layer.digest).toHaveLength(1);
     }
     const [row] = await store.list();
-    expect(row?.repoTags).toEqual([`${proxy.host}/berth/twins:1`]);
+    expect(row?.repoTags).toEqual([`${harness.proxy.host}/berth/twins:1`]);
     expect((await store.fsck()).clean).toBe(true);
   });
 });
@@ -174,7 +137,7 @@ describe('the store after bad blobs', () => {
     const image = await pushed('bitrot', 200_000);
     const layer = only(image);
     const { store, puller } = await setup();
-    const reference = `${proxy.host}/berth/bitrot:1`;
+    const reference = `${harness.proxy.host}/berth/bitrot:1`;
     await puller.pull({ reference });
     const path = store.blobPath(layer.digest);
     const bytes = await readFile(path);
@@ -188,7 +151,7 @@ describe('the store after bad blobs', () => {
     expect(repaired.repaired).toContain(`deleted corrupt blob ${layer.digest}`);
     expect((await store.list())[0]?.needsRepull).toBe(true);
 
-    proxy.clear();
+    harness.proxy.clear();
     const outcome = await puller.pull({ reference });
     expect(outcome.status).toBe('pulled');
     expect(outcome.layers).toEqual([{ digest: layer.digest, size: layer.size, status: 'downloaded' }]);
@@ -228,15 +191,15 @@ describe('a disk that fills up during a pull', () => {
     const small = await pushed('fits', 20_000);
     const root = join(disk, 'store');
     const { store, puller } = await setup(root);
-    await puller.pull({ reference: `${proxy.host}/berth/fits:1` });
+    await puller.pull({ reference: `${harness.proxy.host}/berth/fits:1` });
     const before = await storeState(root);
 
-    const err = await failure(puller.pull({ reference: `${proxy.host}/berth/full:1` }));
+    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/full:1` }));
     expect(err.code).toBe('NO_SPACE');
     expect(err.message).toContain(`the disk holding the store ${root} is full (ENOSPC)`);
     expect(await storeState(root)).toEqual(before);
     expect(await store.fsck()).toMatchObject({ clean: true, problems: [] });
-    expect((await store.list()).map((r) => r.repoTags)).toEqual([[`${proxy.host}/berth/fits:1`]]);
+    expect((await store.list()).map((r) => r.repoTags)).toEqual([[`${harness.proxy.host}/berth/fits:1`]]);
     const partial = join(store.paths.ingest, `sha256-${layer.digest.slice(7)}`);
     const kept = (await stat(partial)).size;
     expect(kept).toBeGreaterThan(0);
@@ -253,7 +216,7 @@ describe('a disk that fills up during a pull', () => {
       if (err.code !== 'ENOSPC') throw err;
     });
     const names = (await store.list()).map((r) => r.repoTags);
-    const tagErr = await failure(store.tag(`${proxy.host}/berth/fits:1`, 'more:1'));
+    const tagErr = await failure(store.tag(`${harness.proxy.host}/berth/fits:1`, 'more:1'));
     expect(tagErr.code).toBe('NO_SPACE');
     expect(tagErr.message).toContain('names are as before or as asked');
     expect((await store.list()).map((r) => r.repoTags)).toEqual(names);
