@@ -154,13 +154,23 @@ export type LayerStatus =
   | 'exists'
   | 'failed';
 
+/** True while a pull or push still has work to do (it can be cancelled). */
+export function pullActive(progress: Pick<PullProgress, 'state'> | undefined): boolean {
+  const state = progress?.state;
+  return state === 'resolving' || state === 'running' || state === 'stored';
+}
+
 /** A throttled snapshot of one pull's (or push's) progress; pushes share the stream and the task list. */
 export interface PullProgress {
   pullId: string;
   /** `push` for a push (then `reference` is the destination); absent for a pull. */
   kind?: 'pull' | 'push';
   reference: string;
-  state: 'resolving' | 'running' | 'complete' | 'failed' | 'cancelled';
+  /**
+   * `stored`: every blob is verified by its digest and the image is committed under its name (usable), while
+   * DiffIDs are checked and file indexes built; a wrong DiffID then removes the image and the pull `failed`.
+   */
+  state: 'resolving' | 'running' | 'stored' | 'complete' | 'failed' | 'cancelled';
   layers: {
     digest: string;
     status: LayerStatus;

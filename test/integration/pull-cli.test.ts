@@ -80,6 +80,10 @@ describe('berth login, pull, tags and inspect --remote against the real registry
     }
     expect(lines).toContain(`image ID: ${three.configDigest}`);
     expect(lines.at(-1)).toBe(`digest: ${three.digest}`);
+    // The moment the image became usable under its name, before the summary.
+    const stored = lines.indexOf(`stored ${name} as ${three.configDigest}; indexing its layers`);
+    expect(stored).toBeGreaterThan(-1);
+    expect(stored).toBeLessThan(lines.indexOf(`image ID: ${three.configDigest}`));
 
     const images = await cli(['--json', 'images']);
     expect(images.code).toBe(0);

@@ -78,6 +78,36 @@ async function pushed(repo: string, bytes: number): Promise<FixtureImage> {
 const only = (image: FixtureImage): Layer => image.layers[0] as Layer;
 const blobPath = (repo: string, digest: string): string => `/v2/berth/${repo}/blobs/${digest}`;
 
+/** Pushes `repo:tag` whose config lists another layer's DiffID for its one (real, valid) layer. */
+async function pushWrongDiffId(
+  repo: string,
+  tag: string,
+): Promise<{ real: FixtureImage; other: FixtureImage }> {
+  const real = buildImage({
+    layers: [{ entries: [{ path: 'real.bin', size: 600_000 }], gzipLevel: 1 }],
+  });
+  const other = buildImage({ layers: [{ entries: [{ path: 'other', content: 'not this one\n' }] }] });
+  const config = Buffer.from(
+    JSON.stringify({ ...real.configJson, rootfs: { type: 'layers', diff_ids: [only(other).diffId] } }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: real.mediaType,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256Digest(config),
+        size: config.length,
+      },
+      layers: [{ mediaType: only(real).mediaType, digest: only(real).digest, size: only(real).size }],
+    }),
+  );
+  await pushBlob(harness.registry, repo, sha256Digest(config), config);
+  await pushBlob(harness.registry, repo, only(real).digest, only(real).bytes);
+  await pushManifest(harness.registry, repo, tag, real.mediaType, manifest);
+  return { real, other };
+}
+
 beforeEach(() => {
   unhandled = [];
   process.on('unhandledRejection', onUnhandled);
@@ -114,7 +144,7 @@ describe('the layer index is built while a layer downloads', () => {
     expect(unhandled).toEqual([]);
   });
 
-  it('gives a layer resumed mid-stream with Range a correct index, read from the committed blob', async () => {
+  it('gives a layer resumed mid-stream with Range a correct index, following the partial file through the break', async () => {
     const image = await pushed('resumed', 2 * mib);
     const layer = only(image);
     harness.proxy.add({
@@ -131,7 +161,7 @@ describe('the layer index is built while a layer downloads', () => {
       .map((r) => r.range);
     expect(ranges).toHaveLength(2);
     expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
-    expect(opens()).toBe(1);
+    expect(opens()).toBe(0);
     expect(await storedIndex(store, layer)).toEqual(await expectedIndex(layer));
     expect(unhandled).toEqual([]);
   });
@@ -170,39 +200,66 @@ describe('the layer index is built while a layer downloads', () => {
     expect(unhandled).toEqual([]);
   });
 
-  it('refuses a layer whose DiffID differs from the config before committing it: blobs/ and index.json unchanged', async () => {
-    const real = buildImage({
-      layers: [{ entries: [{ path: 'real.bin', size: 600_000 }], gzipLevel: 1 }],
-    });
-    const other = buildImage({ layers: [{ entries: [{ path: 'other', content: 'not this one\n' }] }] });
-    const config = Buffer.from(
-      JSON.stringify({ ...real.configJson, rootfs: { type: 'layers', diff_ids: [only(other).diffId] } }),
-    );
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: real.mediaType,
-        config: {
-          mediaType: 'application/vnd.oci.image.config.v1+json',
-          digest: sha256Digest(config),
-          size: config.length,
-        },
-        layers: [{ mediaType: only(real).mediaType, digest: only(real).digest, size: only(real).size }],
-      }),
-    );
-    await pushBlob(harness.registry, 'berth/wrong-diffid', sha256Digest(config), config);
-    await pushBlob(harness.registry, 'berth/wrong-diffid', only(real).digest, only(real).bytes);
-    await pushManifest(harness.registry, 'berth/wrong-diffid', '1', real.mediaType, manifest);
+  it('refuses a layer whose DiffID differs from the config: the image is taken out again, blobs/ and index.json as before', async () => {
+    const { real, other } = await pushWrongDiffId('berth/wrong-diffid', '1');
     const { store, puller, root } = await setup();
     const before = await storeState(root);
-    const err = await failure(puller.pull({ reference: `${harness.proxy.host}/berth/wrong-diffid:1` }));
+    const states: string[] = [];
+    const err = await failure(
+      puller.pull({
+        reference: `${harness.proxy.host}/berth/wrong-diffid:1`,
+        onProgress: (p) => states.push(p.state),
+      }),
+    );
     expect(err.code).toBe('DIGEST_MISMATCH');
     expect(err.message).toBe(
       `layer ${only(real).digest} unpacks to ${only(real).diffId}, but the image config lists ${only(other).diffId}; the image is refused`,
     );
+    expect(states).toContain('stored');
+    expect(states.at(-1)).toBe('failed');
     expect(await store.hasBlob(only(real).digest)).toBe(false);
     expect(await storeState(root)).toEqual(before);
     expect(await readdir(store.paths.ingest).catch(() => [] as string[])).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('gives a tag back to the image it was on when the image pulled under it is refused', async () => {
+    const good = await pushed('retagged', 64 * 1024);
+    const { store, puller } = await setup();
+    const reference = `${harness.proxy.host}/berth/retagged:1`;
+    await puller.pull({ reference });
+    await pushWrongDiffId('berth/retagged', '1');
+    const err = await failure(puller.pull({ reference, policy: 'always' }));
+    expect(err.code).toBe('DIGEST_MISMATCH');
+    expect((await store.resolve(reference)).facts.configDigest).toBe(good.configDigest);
+    expect((await store.list()).map((i) => i.id)).toEqual([good.configDigest]);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('reports the image stored (usable under its name) before the pull completes with every layer indexed', async () => {
+    const image = await pushed('usable', 2 * mib);
+    const { store, puller } = await setup();
+    const reference = `${harness.proxy.host}/berth/usable:1`;
+    const seen: { state: string; resolved?: Promise<string> }[] = [];
+    const outcome = await puller.pull({
+      reference,
+      onProgress: (p) =>
+        seen.push(
+          p.state === 'stored'
+            ? { state: p.state, resolved: store.resolve(reference).then((r) => r.facts.configDigest) }
+            : { state: p.state },
+        ),
+    });
+    const stored = seen.findIndex((s) => s.state === 'stored');
+    expect(stored).toBeGreaterThan(-1);
+    expect(seen.slice(stored + 1).map((s) => s.state)).toEqual(['complete']);
+    expect(await seen[stored]?.resolved).toBe(image.configDigest);
+    expect(outcome.imageId).toBe(image.configDigest);
+    expect(await storedIndex(store, only(image))).toEqual(await expectedIndex(only(image)));
+    const details = await store.inspect(reference);
+    expect(details.layers.map((l) => l.uncompressedSize)).toEqual([
+      (await expectedIndex(only(image))).uncompressedSize,
+    ]);
     expect(unhandled).toEqual([]);
   });
 

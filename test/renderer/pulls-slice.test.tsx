@@ -158,6 +158,31 @@ describe('pulls slice', () => {
     expect(screen.getByTestId('toast').textContent).toMatch(/Pulled docker.io\/library\/alpine:3.20/);
   });
 
+  it('reveals the image once it is stored, while its layers are indexed, without offering Cancel', async () => {
+    const client = new FakeClient();
+    const image = fakeImage({ name: 'alpine:3.20' });
+    client.images = [fakeImage({ name: 'other:1' })];
+    const store = await renderApp(client);
+    const id = await act(() => store.getState().startPull({ reference: 'alpine:3.20' }));
+    if (id === undefined) throw new Error('no pull id');
+    act(() => client.emit('pull:progress', progress(id)));
+    const card = async () =>
+      (await screen.findAllByTestId('pull-task')).find((c) => c.dataset.pullId === id) as HTMLElement;
+    expect(within(await card()).getByRole('button', { name: 'Cancel' })).toBeTruthy();
+    client.images = [...client.images, image];
+    act(() => {
+      client.emit('pull:progress', progress(id, { state: 'stored', imageId: image.id, done: 4000 }));
+      client.emit('store:changed', { reason: 'pull', ids: [image.id] });
+    });
+    await waitFor(() => expect(store.getState().ui.selection).toEqual([image.id]));
+    // Revealing closed the panel over the details; open it again to see the pull.
+    if (!store.getState().pulls.panelOpen) fireEvent.click(screen.getByTestId('pulls-panel-button'));
+    expect(within(await card()).getByTestId('pull-state').textContent).toBe('Stored · indexing');
+    expect(within(await card()).queryByRole('button', { name: 'Cancel' })).toBeNull();
+    act(() => client.emit('pull:progress', progress(id, { state: 'complete', imageId: image.id, done: 4000 })));
+    expect(screen.getAllByTestId('toast').filter((t) => /Pulled/.test(t.textContent ?? ''))).toHaveLength(1);
+  });
+
   it('does not reveal images of pulls started elsewhere (the CLI)', () => {
     const client = new FakeClient();
     const store = createAppStore(client);

@@ -15,15 +15,25 @@ function shortDigest(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** Prints one line per layer status change: the display when stdout is not a terminal. */
+/**
+ * Prints one line per layer status change, and one when the image is stored (usable under its name while its
+ * layers are still indexed): the display when stdout is not a terminal.
+ */
 export function plainProgress(): (progress: PullProgress) => void {
   const seen = new Map<string, LayerStatus>();
+  let stored = false;
   return (progress) => {
     for (const layer of progress.layers) {
       if (seen.get(layer.digest) === layer.status) continue;
       seen.set(layer.digest, layer.status);
       const size = layer.total > 0 ? ` ${formatBytes(layer.total)}` : '';
       process.stdout.write(`${shortDigest(layer.digest)}: ${layer.status}${size}\n`);
+    }
+    if (progress.state === 'stored' && !stored) {
+      stored = true;
+      process.stdout.write(
+        `stored ${progress.reference} as ${progress.imageId ?? '—'}; indexing its layers\n`,
+      );
     }
   };
 }

@@ -8,7 +8,7 @@ const speedWindowMs = 3000;
 
 /**
  * Keeps one pull's progress and hands throttled snapshots to `emit`: at most one per interval, with the
- * latest state trailing, and the final state (complete, failed, cancelled) always delivered at once.
+ * latest state trailing, and `stored` and the final state (complete, failed, cancelled) delivered at once.
  */
 export class PullTracker {
   private readonly progress: PullProgress;
@@ -85,6 +85,14 @@ export class PullTracker {
     layer.done = next;
     this.recount();
     this.changed();
+  }
+
+  /** The image is committed under its name while layers are still indexed; this snapshot goes out at once. */
+  stored(imageId: string | undefined): void {
+    if (this.finished) return;
+    this.progress.state = 'stored';
+    if (imageId !== undefined) this.progress.imageId = imageId;
+    this.flush();
   }
 
   /** Ends the pull; the final snapshot goes out at once. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Platform, PullProgress } from '../../../shared/contract';
 import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
 import { formatReference, repositoryOf } from '../../../shared/reference';
@@ -27,7 +28,6 @@ import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/
 import type { ImageStore } from '../store/image-store';
 import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
-import { LayerIndexTee } from './layer-index-tee';
 import { PullTracker } from './progress';
 
 /** When a pull goes to the network: `missing` (only if no local image has the name), `always`, or `newer`. */
@@ -98,6 +98,12 @@ interface PlannedImage {
   config: Promise<ImageConfig>;
 }
 
+/** A layer the pull found or brought; `indexed` gives its uncompressed size once the DiffID matched. */
+interface FetchedLayer {
+  status: 'downloaded' | 'exists';
+  indexed?: Promise<number>;
+}
+
 interface ImageConfig {
   bytes: Buffer;
   diffIds: string[];
@@ -117,13 +123,16 @@ const tryNextSource = new Set<ErrorCode>([
 
 /**
  * The pull engine: reference → resolve (registries.conf) → manifest → plan (skip blobs the store has) →
- * fetch layers in parallel, streamed into the store's ingest area and resumed with Range after a break →
- * verify digests and diff IDs → write manifests and config → commit the name atomically. Manifests and the
- * config are written only after every layer arrived, so a failed or cancelled pull leaves `blobs/` with
- * at most complete, verified layers and `index.json` untouched. One download per blob across concurrent pulls.
+ * fetch layers in parallel, streamed into the store's ingest area and resumed with Range after a break, each
+ * verified against its digest → write manifests and config → commit the name atomically (`stored`: the
+ * image is usable) → check every DiffID and write the file indexes, built while the layers downloaded
+ * (`complete`). Manifests and the config are written only after every layer arrived, so a failed or
+ * cancelled download leaves `blobs/` with at most complete, verified layers and `index.json` untouched; a
+ * DiffID that fails takes the image back out (names return where they were). One download per blob across
+ * concurrent pulls.
  */
 export class Puller {
-  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly policy: RetryPolicy;
 
   constructor(private readonly options: PullerOptions) {
@@ -218,10 +227,10 @@ export class Puller {
 
     const layers = uniqueLayers(plan.images);
     tracker.setLayers(layers);
-    const results = new Map<string, { status: 'downloaded' | 'exists'; uncompressedSize?: number }>();
+    const results = new Map<string, FetchedLayer>();
     const inner = new AbortController();
-    // The configs arrive while the first layers download; a layer is published only once its DiffID
-    // (from the config) was checked, and a config that fails stops the downloads.
+    // The configs arrive while the first layers download; a config that fails stops the downloads, and each
+    // layer's DiffID is checked against its config once both are known.
     const configs = Promise.all(plan.images.map((image) => image.config));
     configs.catch(() => inner.abort());
     const diffIdOf = new Map<string, Promise<string>>();
@@ -234,6 +243,8 @@ export class Puller {
     }
     const onAbort = (): void => inner.abort();
     signal.addEventListener('abort', onAbort, { once: true });
+    const pause = new IndexerPause();
+    const stopWatching = pause.watch();
     try {
       await runLimited(layers, this.options.parallel ?? 3, async (layer) => {
         try {
@@ -244,6 +255,7 @@ export class Puller {
               layer,
               diffIdOf.get(layer.digest) as Promise<string>,
               tracker,
+              pause,
               inner.signal,
             ),
           );
@@ -257,41 +269,78 @@ export class Puller {
       if (!signal.aborted) await configs;
       throw err;
     } finally {
+      stopWatching();
       signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
-    const planned = await configs;
+    // The commit is a few short steps, each of which would otherwise queue behind tar parsing on this thread.
+    const { images, commits } = await pause.during(async () => {
+      const planned = await configs;
 
-    if (plan.index)
-      await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
-    const images: PulledImage[] = [];
+      if (plan.index)
+        await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
+      const images: PulledImage[] = [];
+      const commits: {
+        image: PulledImage;
+        existed: boolean;
+        names: string[];
+        movedFrom: Record<string, string>;
+      }[] = [];
+      for (const [i, image] of plan.images.entries()) {
+        const config = planned[i] as ImageConfig;
+        await store.putBlob(config.bytes, {
+          digest: image.manifest.parsed.config.digest,
+          size: image.manifest.parsed.config.size,
+        });
+        await store.putBlob(image.manifest.bytes, {
+          digest: image.manifest.digest,
+          size: image.manifest.size,
+        });
+        const existed = await store.resolve(image.manifest.digest).then(
+          () => true,
+          () => false,
+        );
+        const named = i === 0 && name.tag !== undefined;
+        const committed = await store.commitImage({
+          manifestDigest: image.manifest.digest,
+          ...(plan.index ? { indexDigest: plan.index.digest } : {}),
+          names: named ? [formatReference({ domain: name.domain, path: name.path, tag: name.tag })] : [],
+          source: formatReference(name),
+          repoDigests: [`${repositoryOf(name)}@${located.top.digest}`],
+          action: 'pull',
+        });
+        const pulled = {
+          imageId: committed.id,
+          manifestDigest: image.manifest.digest,
+          platform: formatPlatform(config.platform),
+        };
+        images.push(pulled);
+        commits.push({ image: pulled, existed, names: committed.names, movedFrom: committed.movedFrom });
+      }
+      return { images, commits };
+    });
+    // Usable from here: every blob matched its digest and the name is committed. The DiffIDs and file
+    // indexes follow; a layer that fails them takes the image out again and gives its names back.
+    tracker.stored(images[0]?.imageId);
+    const sizes = new Map<string, number>();
+    try {
+      await Promise.all(
+        [...results].map(async ([digest, fetched]) => {
+          if (fetched.indexed) sizes.set(digest, await fetched.indexed);
+        }),
+      );
+    } catch (err) {
+      await this.refuse(commits);
+      throw err;
+    }
     for (const [i, image] of plan.images.entries()) {
-      const config = planned[i] as ImageConfig;
-      await store.putBlob(config.bytes, {
-        digest: image.manifest.parsed.config.digest,
-        size: image.manifest.parsed.config.size,
-      });
-      await store.putBlob(image.manifest.bytes, { digest: image.manifest.digest, size: image.manifest.size });
       const uncompressedSizes: Record<string, number> = {};
       for (const l of image.manifest.parsed.layers) {
-        const size = results.get(l.digest)?.uncompressedSize;
+        const size = sizes.get(l.digest);
         if (size !== undefined) uncompressedSizes[l.digest] = size;
       }
-      const named = i === 0 && name.tag !== undefined;
-      const committed = await store.commitImage({
-        manifestDigest: image.manifest.digest,
-        ...(plan.index ? { indexDigest: plan.index.digest } : {}),
-        names: named ? [formatReference({ domain: name.domain, path: name.path, tag: name.tag })] : [],
-        source: formatReference(name),
-        repoDigests: [`${repositoryOf(name)}@${located.top.digest}`],
-        uncompressedSizes,
-        action: 'pull',
-      });
-      images.push({
-        imageId: committed.id,
-        manifestDigest: image.manifest.digest,
-        platform: formatPlatform(config.platform),
-      });
+      if (Object.keys(uncompressedSizes).length > 0)
+        await store.recordUncompressedSizes((images[i] as PulledImage).manifestDigest, uncompressedSizes);
     }
     const outcome: PullOutcome = {
       pullId,
@@ -312,6 +361,25 @@ export class Puller {
     if (images[0]) outcome.imageId = images[0].imageId;
     if (located.top.rateLimit) outcome.rateLimit = located.top.rateLimit;
     return outcome;
+  }
+
+  /**
+   * Takes back what a pull committed once one of its layers failed its DiffID or could not be indexed: a new
+   * image is removed (its blobs go with it unless another image uses them), an image that was already there
+   * loses only the names this pull gave it, and every name this pull moved returns to its earlier image.
+   */
+  private async refuse(
+    commits: { image: PulledImage; existed: boolean; names: string[]; movedFrom: Record<string, string> }[],
+  ): Promise<void> {
+    const { store } = this.options;
+    for (const commit of commits) {
+      if (commit.existed) {
+        if (commit.names.length > 0) await store.untag(commit.image.manifestDigest, commit.names);
+      } else {
+        await store.remove(commit.image.manifestDigest, { force: true });
+      }
+      for (const [moved, from] of Object.entries(commit.movedFrom)) await store.tag(from, moved);
+    }
   }
 
   /** Finds the first candidate and source that has the manifest; with `newer`, a HEAD decides if anything changed. */
@@ -433,14 +501,19 @@ export class Puller {
     return { bytes, diffIds: facts.diffIds, platform: facts.platform };
   }
 
-  /** Brings one layer into the store (or finds it there), sharing a download another pull already started. */
+  /**
+   * Brings one layer into the store (or finds it there), sharing a download another pull already started.
+   * Resolves once the blob is verified and in `blobs/`; `indexed` follows once its DiffID was checked and its
+   * file index written (absent when the layer was already in the store).
+   */
   private async fetchLayer(
     located: Located,
     layer: Descriptor,
     diffId: Promise<string>,
     tracker: PullTracker,
+    pause: IndexerPause,
     signal: AbortSignal,
-  ): Promise<{ status: 'downloaded' | 'exists'; uncompressedSize?: number }> {
+  ): Promise<FetchedLayer> {
     for (;;) {
       if (await this.options.store.hasBlob(layer.digest)) {
         tracker.layerStatus(layer.digest, 'exists');
@@ -452,126 +525,198 @@ export class Puller {
         if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
         continue;
       }
-      let uncompressedSize = 0;
-      const download = this.download(located, layer, diffId, tracker, signal).then((size) => {
-        uncompressedSize = size;
-      });
+      const download = this.download(located, layer, tracker, pause, signal);
       this.inflight.set(layer.digest, download);
+      let indexing: Promise<LayerIndex>;
       try {
-        await download;
+        ({ indexing } = await download);
       } finally {
         this.inflight.delete(layer.digest);
       }
-      tracker.layerStatus(layer.digest, 'complete');
-      return { status: 'downloaded', uncompressedSize };
+      tracker.layerStatus(layer.digest, 'indexing');
+      const indexed = this.finishIndex(layer, indexing, diffId).then((size) => {
+        tracker.layerStatus(layer.digest, 'complete');
+        return size;
+      });
+      indexed.catch(() => undefined);
+      return { status: 'downloaded', indexed };
     }
+  }
+
+  /** Checks the index's DiffID against the config's and writes the index file; returns the uncompressed size. */
+  private async finishIndex(
+    layer: Descriptor,
+    indexing: Promise<LayerIndex>,
+    diffId: Promise<string>,
+  ): Promise<number> {
+    const [index, expected] = await Promise.all([indexing, diffId]).catch((err: unknown) => {
+      throw diffIdRefusal(err, layer.digest);
+    });
+    if (index.diffId !== expected) {
+      throw diffIdRefusal(
+        new BerthError('DIGEST_MISMATCH', 'DiffID mismatch', { expected, actual: index.diffId }),
+        layer.digest,
+      );
+    }
+    const { store } = this.options;
+    await mkdir(store.paths.layerIndexes, { recursive: true });
+    await writeLayerIndex(join(store.paths.layerIndexes, `${parseDigest(layer.digest).hex}.idx`), index);
+    return index.uncompressedSize;
   }
 
   /**
    * Streams a layer into the ingest area, resuming from the partial file's length with Range after a
    * broken or short stream (a server that ignores Range gets a clean restart), and verifies digest and size
-   * (BlobWriter.commit). A stream that runs from byte 0 without a break is tee'd into the indexer as it
-   * arrives, so the diff ID is checked and the file index built before the blob is committed; after a
-   * break the tee is dropped and the committed blob is indexed from disk. Returns the uncompressed size.
+   * (BlobWriter.commit). Resolves once the blob is in `blobs/`, with its indexing under way: the indexer
+   * follows the partial file from byte 0 as it grows (through breaks and resumes), so inflating, the DiffID
+   * and the file index run alongside the transfer without ever holding it back.
    */
   private async download(
     located: Located,
     layer: Descriptor,
-    diffId: Promise<string>,
     tracker: PullTracker,
+    pause: IndexerPause,
     signal: AbortSignal,
-  ): Promise<number> {
+  ): Promise<{ indexing: Promise<LayerIndex> }> {
     const { store } = this.options;
     const expected = { digest: layer.digest, size: layer.size };
     let writer = await store.ingest(expected);
-    let tee: LayerIndexTee | undefined;
-    let index: LayerIndex | undefined;
+    if (writer.exists) {
+      // Another process stored it since the check: index the stored bytes.
+      await writer.commit();
+      const indexing = indexLayer(store.openBlob(layer.digest));
+      indexing.catch(() => undefined);
+      return { indexing };
+    }
+    // Wrapped so that awaiting the follower's start does not await its result.
+    const follow = async (): Promise<{ indexing: Promise<LayerIndex> }> => {
+      const indexing = indexLayer(pause.through(await writer.follow()), { handOverSource: true });
+      indexing.catch(() => undefined);
+      return { indexing };
+    };
+    let { indexing } = await follow();
     try {
-      if (!writer.exists) {
-        let failures = 0;
-        while (writer.offset < layer.size) {
-          const offset = writer.offset;
-          tracker.layerBytes(layer.digest, offset);
-          tracker.layerStatus(layer.digest, 'downloading');
-          const blob = await located.client.fetchBlob(located.repository, layer.digest, {
-            offset,
-            signal,
-            onRetry: (n) => tracker.layerStatus(layer.digest, 'retrying', Math.ceil(n.delayMs / 1000)),
-          });
-          if (blob.start !== offset) {
-            await writer.abort({ keep: false });
-            writer = await store.ingest(expected);
-            tracker.layerBytes(layer.digest, 0);
-          }
-          if (writer.offset === 0) tee = new LayerIndexTee(diffId);
-          tracker.layerStatus(layer.digest, 'downloading');
-          let broken: unknown;
-          try {
-            for await (const chunk of blob.body as AsyncIterable<Buffer>) {
-              await writer.write(chunk).catch((err: unknown) => {
-                throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
-              });
-              if (tee) await tee.push(chunk);
-              tracker.layerBytes(layer.digest, writer.offset);
-            }
-          } catch (err) {
-            blob.body.destroy();
-            if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
-            if (err instanceof BerthError) throw err;
-            broken = err;
-          }
-          if (writer.offset >= layer.size && broken === undefined) break;
-          await tee?.abandon();
-          tee = undefined;
-          failures++;
-          if (failures >= this.policy.attempts) {
-            throw new BerthError(
-              'NETWORK',
-              `download of layer ${layer.digest} kept breaking off (${failures} times); ${writer.offset} of ${layer.size} bytes are kept for the next try`,
-              { digest: layer.digest, offset: writer.offset },
-            );
-          }
-          const delay = backoffDelay(this.policy, failures);
-          tracker.layerStatus(layer.digest, 'retrying', Math.ceil(delay / 1000));
-          try {
-            await this.policy.sleep(delay, signal);
-          } catch {
-            throw new BerthError('CANCELLED', 'cancelled');
-          }
+      let failures = 0;
+      while (writer.offset < layer.size) {
+        const offset = writer.offset;
+        tracker.layerBytes(layer.digest, offset);
+        tracker.layerStatus(layer.digest, 'downloading');
+        const blob = await located.client.fetchBlob(located.repository, layer.digest, {
+          offset,
+          signal,
+          onRetry: (n) => tracker.layerStatus(layer.digest, 'retrying', Math.ceil(n.delayMs / 1000)),
+        });
+        if (blob.start !== offset) {
+          await writer.abort({ keep: false });
+          writer = await store.ingest(expected);
+          ({ indexing } = await follow());
+          tracker.layerBytes(layer.digest, 0);
         }
-        tracker.layerStatus(layer.digest, 'verifying');
+        tracker.layerStatus(layer.digest, 'downloading');
+        let broken: unknown;
+        try {
+          for await (const chunk of blob.body as AsyncIterable<Buffer>) {
+            await writer.write(chunk).catch((err: unknown) => {
+              throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
+            });
+            tracker.layerBytes(layer.digest, writer.offset);
+          }
+        } catch (err) {
+          blob.body.destroy();
+          if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+          if (err instanceof BerthError) throw err;
+          broken = err;
+        }
+        if (writer.offset >= layer.size && broken === undefined) break;
+        failures++;
+        if (failures >= this.policy.attempts) {
+          throw new BerthError(
+            'NETWORK',
+            `download of layer ${layer.digest} kept breaking off (${failures} times); ${writer.offset} of ${layer.size} bytes are kept for the next try`,
+            { digest: layer.digest, offset: writer.offset },
+          );
+        }
+        const delay = backoffDelay(this.policy, failures);
+        tracker.layerStatus(layer.digest, 'retrying', Math.ceil(delay / 1000));
+        try {
+          await this.policy.sleep(delay, signal);
+        } catch {
+          throw new BerthError('CANCELLED', 'cancelled');
+        }
       }
-      const streamed = tee;
-      tee?.end();
-      await writer.commit(
-        streamed
-          ? {
-              beforePublish: async () => {
-                index = await streamed.result.catch((err: unknown) => {
-                  throw diffIdRefusal(err, layer.digest);
-                });
-              },
-            }
-          : {},
-      );
+      tracker.layerStatus(layer.digest, 'verifying');
+      await writer.commit().catch((err: unknown) => {
+        // A queued write that failed (a full disk) surfaces here.
+        throw err instanceof BerthError
+          ? err
+          : storeWriteError(err, store.root, `download of layer ${layer.digest}`);
+      });
     } catch (err) {
-      await tee?.abandon();
       await writer.abort({ keep: true });
+      // The follower ends with the writer; wait for the indexer to let go of the file.
+      await indexing.catch(() => undefined);
       throw err;
     }
-    if (index === undefined) {
-      tracker.layerStatus(layer.digest, 'indexing');
-      // The blob was resumed or already complete: one pass over the verified bytes checks the diff ID and indexes.
-      index = await indexLayer(store.openBlob(layer.digest), { expectedDiffId: await diffId }).catch(
-        (err: unknown) => {
-          throw diffIdRefusal(err, layer.digest);
-        },
-      );
+    return { indexing };
+  }
+}
+
+/**
+ * Holds back the layer indexers' reads of downloaded bytes, for two reasons: while the pull commits its image
+ * (a few short steps, each of which would otherwise queue behind tar parsing on this thread), and while the
+ * downloads keep this thread saturated. Downloads then come first and the image is usable sooner; when the
+ * network is the bottleneck the thread has idle time and indexing runs alongside the downloads.
+ */
+class IndexerPause {
+  private held: Promise<void> | undefined;
+  private release: (() => void) | undefined;
+  private committing = false;
+  private busy = false;
+
+  /** Samples this thread's event-loop utilization every `intervalMs` until the returned stop is called. */
+  watch(intervalMs = 20, saturated = 0.9): () => void {
+    let last = performance.eventLoopUtilization();
+    const timer = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      this.busy = performance.eventLoopUtilization(now, last).utilization >= saturated;
+      last = now;
+      this.update();
+    }, intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      this.busy = false;
+      this.update();
+    };
+  }
+
+  /** Runs `work` with the indexers held. */
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    this.committing = true;
+    this.update();
+    try {
+      return await work();
+    } finally {
+      this.committing = false;
+      this.update();
     }
-    const { hex } = parseDigest(layer.digest);
-    await mkdir(store.paths.layerIndexes, { recursive: true });
-    await writeLayerIndex(join(store.paths.layerIndexes, `${hex}.idx`), index);
-    return index.uncompressedSize;
+  }
+
+  /** `source`, waiting before each chunk while held. */
+  async *through(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      if (this.held) await this.held;
+      yield chunk;
+    }
+  }
+
+  private update(): void {
+    if (this.committing || this.busy) {
+      this.held ??= new Promise((resolve) => (this.release = resolve));
+    } else {
+      this.release?.();
+      this.held = this.release = undefined;
+    }
   }
 }
 

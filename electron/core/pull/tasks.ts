@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PullProgress } from '../../../shared/contract';
+import { pullActive, type PullProgress } from '../../../shared/contract';
 import { BerthError, toWireError } from '../../../shared/error';
 import { parseReference } from '../../../shared/reference';
 import type { Puller, PullRequest } from './pull';
@@ -64,17 +64,18 @@ export class PullTasks {
   retry(pullId: string): string {
     const task = this.tasks.get(pullId);
     if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
-    if (running(task.latest)) throw new BerthError('CONFLICT', `${task.kind} ${pullId} is still running`);
+    if (pullActive(task.latest)) throw new BerthError('CONFLICT', `${task.kind} ${pullId} is still running`);
     this.launch(pullId, task.reference, task.kind, task.work);
     this.emit(structuredClone(this.tasks.get(pullId)?.latest ?? task.latest));
     return pullId;
   }
 
-  /** Aborts a running task; false when it already ended. */
+  /** Aborts a running task; false when it already ended or its image is stored (only indexing is left). */
   cancel(pullId: string): boolean {
     const task = this.tasks.get(pullId);
     if (!task) throw new BerthError('NOT_FOUND', `no pull or push with id ${pullId}`);
-    if (!running(task.latest) || task.controller.signal.aborted) return false;
+    if (!pullActive(task.latest) || task.latest.state === 'stored' || task.controller.signal.aborted)
+      return false;
     task.controller.abort();
     return true;
   }
@@ -123,11 +124,7 @@ export class PullTasks {
   }
 
   private trim(): void {
-    const finished = [...this.tasks].filter(([, t]) => !running(t.latest));
+    const finished = [...this.tasks].filter(([, t]) => !pullActive(t.latest));
     for (const [id] of finished.slice(0, Math.max(0, finished.length - keepFinished))) this.tasks.delete(id);
   }
-}
-
-function running(progress: PullProgress): boolean {
-  return progress.state === 'resolving' || progress.state === 'running';
 }

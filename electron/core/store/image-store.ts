@@ -334,6 +334,20 @@ export class ImageStore {
     return committed;
   }
 
+  /** Records layers' uncompressed sizes (known once a pull indexed them) on an image; unknown images are skipped. */
+  async recordUncompressedSizes(manifestDigest: string, sizes: Record<string, number>): Promise<void> {
+    await this.mutate((snap) => {
+      const record = snap.records.images[manifestDigest];
+      if (!record) return Promise.resolve({ result: undefined });
+      const records = cloneRecords(snap.records);
+      records.images[manifestDigest] = {
+        ...record,
+        uncompressedSizes: { ...record.uncompressedSizes, ...sizes },
+      };
+      return Promise.resolve({ records, result: undefined });
+    });
+  }
+
   /** Every image, newest first, filtered like `podman images --filter`. Served from cached facts. */
   async list(filter: ImageFilter = {}): Promise<ImageSummary[]> {
     const snap = await this.snapshot();

@@ -24,6 +24,15 @@ export interface IngestExpectation {
 const backgroundSyncBytes = 32 * 1024 * 1024;
 
 /**
+ * Bytes accepted but not yet in the file before `write` waits. Chunks queue while a write is in flight and go out
+ * together in one `writev`, so the network never waits on a disk round trip per chunk.
+ */
+const queuedBytesLimit = 4 * 1024 * 1024;
+
+/** Bytes per read when following a blob as it is written. */
+const followChunkBytes = 256 * 1024;
+
+/**
  * Streams one blob into the store. Invariant: a blob becomes visible in `blobs/` only after its bytes were
  * hashed, found equal to the expected digest and size, fsynced, and renamed in. Until then they sit in a
  * partial file under `.berth/ingest/`, named by the expected digest so an interrupted download can resume
@@ -31,10 +40,23 @@ const backgroundSyncBytes = 32 * 1024 * 1024;
  */
 export class BlobWriter {
   private hash: Hash;
+  /** Bytes in the file. */
   private written: number;
+  /** Bytes accepted (hashed): in the file, being written, or queued. */
+  private accepted: number;
+  /** Chunks waiting for the write in flight to finish. */
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushing: Promise<void> | undefined;
+  /** Why a queued write failed; the next `write` or `commit` throws it. */
+  private failure: Error | undefined;
   private done = false;
   private unsynced = 0;
   private syncing: Promise<void> | undefined;
+  /** Followers waiting for the next write or the end. */
+  private waiting: (() => void)[] = [];
+  /** True once committed, false once given up; a follower ends or fails on it. */
+  private outcome: boolean | undefined;
 
   private constructor(
     private readonly paths: LayoutPaths,
@@ -49,6 +71,7 @@ export class BlobWriter {
   ) {
     this.hash = resumedHash;
     this.written = resumedBytes;
+    this.accepted = resumedBytes;
   }
 
   /** Opens a writer, resuming a partial file left by an earlier attempt. */
@@ -79,15 +102,20 @@ export class BlobWriter {
     }
   }
 
-  /** Bytes already held: resume the download from here. */
+  /** Bytes already held (written or on their way to the file): resume the download from here. */
   get offset(): number {
-    return this.written;
+    return this.accepted;
   }
 
-  /** Appends a chunk; refuses bytes beyond the expected size. */
+  /**
+   * Appends a chunk; refuses bytes beyond the expected size. The chunk is queued and written with the ones
+   * after it: it must not change afterwards. Resolves at once unless the queue is full; a failed write
+   * rejects the next call (or `commit`).
+   */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.done || !this.handle) throw new BerthError('INTERNAL', 'write after the blob writer finished');
-    if (this.expected.size !== undefined && this.written + chunk.length > this.expected.size) {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.expected.size !== undefined && this.offset + chunk.length > this.expected.size) {
       await this.abort({ keep: false });
       throw new BerthError(
         'SIZE_MISMATCH',
@@ -98,20 +126,98 @@ export class BlobWriter {
         },
       );
     }
-    await this.handle.write(chunk);
     this.hash.update(chunk);
-    this.written += chunk.length;
-    this.unsynced += chunk.length;
-    if (this.unsynced >= backgroundSyncBytes && this.syncing === undefined) {
-      this.unsynced = 0;
-      // A failure here is not lost: the fsync in commit reports it.
-      this.syncing = this.handle
-        .datasync()
-        .catch(() => undefined)
-        .finally(() => {
-          this.syncing = undefined;
-        });
+    this.queue.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+    );
+    this.queuedBytes += chunk.length;
+    this.accepted += chunk.length;
+    this.flushing ??= this.drain(this.handle);
+    if (this.queuedBytes >= queuedBytesLimit) {
+      await this.flushing;
+      this.throwFailure();
     }
+  }
+
+  private throwFailure(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Writes the queue out, batch after batch, until it is empty. */
+  private async drain(handle: FileHandle): Promise<void> {
+    try {
+      while (this.queue.length > 0 && this.failure === undefined) {
+        const batch = this.queue;
+        const bytes = this.queuedBytes;
+        this.queue = [];
+        this.queuedBytes = 0;
+        await handle.writev(batch);
+        this.written += bytes;
+        this.wake();
+        this.unsynced += bytes;
+        if (this.unsynced >= backgroundSyncBytes && this.syncing === undefined) {
+          this.unsynced = 0;
+          // A failure here is not lost: the fsync in commit reports it.
+          this.syncing = handle
+            .datasync()
+            .catch(() => undefined)
+            .finally(() => {
+              this.syncing = undefined;
+            });
+        }
+      }
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /**
+   * The blob's bytes from byte 0 (a resumed partial file included), read from the file as they are written and
+   * past the commit (the descriptor outlives the rename). Ends after the last byte of a committed blob; throws
+   * CANCELLED once the writer gave up or the bytes failed their digest. Opened before it returns, so call it
+   * before `commit`. Each chunk is a fresh Buffer the consumer may keep.
+   */
+  async follow(): Promise<AsyncIterable<Buffer>> {
+    if (this.done || !this.handle) throw new BerthError('INTERNAL', 'follow after the blob writer finished');
+    const file = await open(this.partial, 'r');
+    return this.readFollowing(file);
+  }
+
+  private async *readFollowing(file: FileHandle): AsyncGenerator<Buffer> {
+    let position = 0;
+    try {
+      for (;;) {
+        if (this.outcome === false)
+          throw new BerthError('CANCELLED', `blob ${this.expected.digest} was not stored`);
+        if (position < this.written) {
+          const length = Math.min(followChunkBytes, this.written - position);
+          const chunk = Buffer.allocUnsafeSlow(length);
+          const { bytesRead } = await file.read(chunk, 0, length, position);
+          if (bytesRead === 0)
+            throw new BerthError('INTERNAL', `blob ${this.expected.digest} shrank while read`);
+          position += bytesRead;
+          yield bytesRead === length ? chunk : chunk.subarray(0, bytesRead);
+          continue;
+        }
+        if (this.outcome === true) return;
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private finish(stored: boolean): void {
+    this.outcome = stored;
+    this.wake();
   }
 
   /** A Writable that feeds `write`, for `pipeline(response.body, writer.stream())`. */
@@ -123,14 +229,8 @@ export class BlobWriter {
     });
   }
 
-  /**
-   * Verifies digest and size, fsyncs and renames the blob into `blobs/`. A mismatch deletes the partial.
-   * `beforePublish` runs after the bytes are verified and before the rename; if it throws (a layer whose
-   * DiffID is wrong), the partial is deleted and the blob never appears in `blobs/`.
-   */
-  async commit(
-    options: { beforePublish?: () => Promise<void> } = {},
-  ): Promise<{ digest: string; size: number }> {
+  /** Verifies digest and size, fsyncs and renames the blob into `blobs/`. A mismatch deletes the partial. */
+  async commit(): Promise<{ digest: string; size: number }> {
     if (this.done) throw new BerthError('INTERNAL', 'the blob writer already finished');
     this.done = true;
     try {
@@ -138,10 +238,16 @@ export class BlobWriter {
         const size = (await stat(blobFile(this.paths, this.expected.digest))).size;
         return { digest: this.expected.digest, size };
       }
+      await this.flushing;
       const handle = this.handle!;
       this.handle = undefined;
       await this.syncing;
-      // The bytes go to disk while the checks and `beforePublish` run (a pull waits there for its layer index).
+      if (this.failure !== undefined) {
+        await handle.close().catch(() => undefined);
+        this.finish(false);
+        throw this.failure;
+      }
+      // The bytes go to disk while the checks run.
       const durable = (async () => {
         try {
           await handle.sync();
@@ -173,12 +279,14 @@ export class BlobWriter {
             },
           );
         }
-        await options.beforePublish?.();
       } catch (err) {
+        this.finish(false);
         await durable.catch(() => undefined);
         await rm(this.partial, { force: true });
         throw err;
       }
+      // Every byte is written and verified: a follower may read to the end while the fsync runs.
+      this.finish(true);
       await durable;
       const target = blobFile(this.paths, this.expected.digest);
       await mkdir(dirname(target), { recursive: true });
@@ -194,7 +302,9 @@ export class BlobWriter {
   async abort(options: { keep?: boolean } = {}): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.finish(false);
     try {
+      await this.flushing;
       await this.syncing;
       await this.handle?.close();
       this.handle = undefined;

@@ -1,3 +1,4 @@
+import { pullActive } from '../../../shared/contract';
 import { formatCount } from '../../../shared/format';
 import { useAppStore } from '../state/app-store-provider';
 import type { View } from '../state/ui-slice';
@@ -19,10 +20,7 @@ function NavCount({ view }: { view: View }) {
     view === 'images'
       ? s.images.order.length + s.images.pending
       : view === 'pulls'
-        ? s.pulls.order.filter((id) => {
-            const state = s.pulls.byId[id]?.state;
-            return state === 'running' || state === 'resolving';
-          }).length
+        ? s.pulls.order.filter((id) => pullActive(s.pulls.byId[id])).length
         : 0,
   );
   return count > 0 ? <span className="nav-count">{formatCount(count)}</span> : null;

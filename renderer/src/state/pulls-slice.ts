@@ -1,5 +1,5 @@
 import { toWireError } from '../../../shared/error';
-import type { BerthClient, Params, PullProgress } from '../../../shared/contract';
+import { pullActive, type BerthClient, type Params, type PullProgress } from '../../../shared/contract';
 import type { SliceCreator } from './slice';
 
 /** Pull tasks by pull ID, newest first; they outlive navigation because they live here, not in a view. */
@@ -38,7 +38,8 @@ export interface PullsSlice {
   clearReveal: () => void;
 }
 
-const running = (p: PullProgress | undefined) => p?.state === 'resolving' || p?.state === 'running';
+/** Before `stored` nothing of the image can be shown yet. */
+const beforeStored = (p: PullProgress | undefined) => p?.state === 'resolving' || p?.state === 'running';
 
 /** Creates the pulls slice around `client`. */
 export const createPullsSlice =
@@ -54,12 +55,17 @@ export const createPullsSlice =
           order: progress.pullId in s.pulls.byId ? s.pulls.order : [progress.pullId, ...s.pulls.order],
         },
       }));
-      const finished = progress.state === 'complete' && (before === undefined || running(before));
-      if (finished && progress.imageId !== undefined && get().pulls.mine.includes(progress.pullId)) {
+      // Indexing recorded the layers' uncompressed sizes, which the list shows.
+      if (progress.state === 'complete' && before?.state === 'stored') void get().loadImages();
+      // Revealed as soon as it is usable (`stored`), not once its layers are indexed too.
+      const usable =
+        (progress.state === 'stored' || progress.state === 'complete') &&
+        (before === undefined || beforeStored(before));
+      if (usable && progress.imageId !== undefined && get().pulls.mine.includes(progress.pullId)) {
         if (get().ui.view === 'images') {
           const { byId, order } = get().pulls;
           // The panel covers the details: close it, unless other pulls are still worth watching.
-          if (!order.some((id) => running(byId[id]))) get().setPullsPanel(false);
+          if (!order.some((id) => id !== progress.pullId && pullActive(byId[id]))) get().setPullsPanel(false);
           get().revealImage(progress.imageId);
         }
         get().pushToast({ tone: 'success', title: `Pulled ${progress.reference}` });

@@ -1,17 +1,12 @@
 import { useEffect, useRef } from 'react';
 import { Icon } from '../components/icon';
+import { pullActive } from '../../../shared/contract';
 import { useAppStore } from '../state/app-store-provider';
 import { PullList } from './pulls-view';
 
 /** How many pulls are resolving or downloading right now. */
 function useActivePullCount(): number {
-  return useAppStore(
-    (s) =>
-      s.pulls.order.filter((id) => {
-        const state = s.pulls.byId[id]?.state;
-        return state === 'running' || state === 'resolving';
-      }).length,
-  );
+  return useAppStore((s) => s.pulls.order.filter((id) => pullActive(s.pulls.byId[id])).length);
 }
 
 /** The header button that opens the Pulls panel from any view, with a badge counting active pulls. */

@@ -1,4 +1,4 @@
-import type { LayerStatus, PullProgress } from '../../../shared/contract';
+import { pullActive, type LayerStatus, type PullProgress } from '../../../shared/contract';
 import { formatBytes, formatDuration, formatRate } from '../../../shared/format';
 import { Icon } from '../components/icon';
 import { useAppStore } from '../state/app-store-provider';
@@ -6,6 +6,7 @@ import { useAppStore } from '../state/app-store-provider';
 const stateLabels: Record<PullProgress['state'], string> = {
   resolving: 'Resolving',
   running: 'Downloading',
+  stored: 'Stored · indexing',
   complete: 'Complete',
   failed: 'Failed',
   cancelled: 'Cancelled',
@@ -61,7 +62,9 @@ export function PullCard({ pullId }: { pullId: string }) {
   const reveal = useAppStore((s) => s.revealImage);
   const setPanel = useAppStore((s) => s.setPullsPanel);
   if (!pull) return null;
-  const active = pull.state === 'resolving' || pull.state === 'running';
+  const active = pullActive(pull);
+  // A stored image is in the store under its name; only its indexing is left, which is not cancelled.
+  const cancellable = active && pull.state !== 'stored';
   const push = pull.kind === 'push';
   const label = push && pull.state === 'running' ? 'Uploading' : stateLabels[pull.state];
   const percent = pull.total > 0 ? Math.min(100, (pull.done / pull.total) * 100) : 0;
@@ -81,7 +84,7 @@ export function PullCard({ pullId }: { pullId: string }) {
           {label}
         </span>
         <span className="toolbar-spacer" />
-        {active && (
+        {cancellable && (
           <button type="button" className="button button-small" onClick={() => void cancel(pull.pullId)}>
             Cancel
           </button>

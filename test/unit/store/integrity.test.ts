@@ -125,31 +125,81 @@ describe('ingest', () => {
     await again.commit();
   });
 
-  it('keeps a blob out of blobs/ when the check before publishing refuses it, and deletes the partial', async () => {
-    const bytes = deterministicBytes(50_000, 4);
+  it('follows a blob from byte 0 as it is written, a resumed partial included, to the end of the commit', async () => {
+    const bytes = deterministicBytes(1_500_000, 4);
+    const digest = digestOf(bytes);
+    const first = await store.ingest({ digest, size: bytes.length });
+    await first.write(bytes.subarray(0, 300_000));
+    await first.abort();
+    const writer = await store.ingest({ digest, size: bytes.length });
+    const chunks: Buffer[] = [];
+    let read = 0;
+    let caughtUp!: () => void;
+    let waitForReader = new Promise<void>((resolve) => (caughtUp = resolve));
+    const reading = (async () => {
+      for await (const chunk of await writer.follow()) {
+        chunks.push(chunk);
+        read += chunk.length;
+        if (read === writer.offset) caughtUp();
+      }
+    })();
+    // The reader gets what is written before the writer moves on, so it follows rather than reads afterwards.
+    await waitForReader;
+    expect(read).toBe(300_000);
+    for (let at = 300_000; at < bytes.length; at += 400_000) {
+      waitForReader = new Promise<void>((resolve) => (caughtUp = resolve));
+      await writer.write(bytes.subarray(at, at + 400_000));
+      await waitForReader;
+      expect(read).toBe(writer.offset);
+    }
+    await writer.commit();
+    await reading;
+    // Buffer.equals: a deep toEqual walks 1.5 MB element by element.
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+    expect((await store.readBlob(digest)).equals(bytes)).toBe(true);
+  });
+
+  it('counts bytes in offset from the moment write accepts them, while earlier ones are still being written', async () => {
+    const bytes = deterministicBytes(3 * 1024 * 1024, 7);
     const digest = digestOf(bytes);
     const writer = await store.ingest({ digest, size: bytes.length });
-    await writer.write(bytes);
-    const refusal = new Error('wrong DiffID');
-    let checked = false;
-    const err = await writer
-      .commit({
-        beforePublish: async () => {
-          checked = true;
-          expect(await store.hasBlob(digest)).toBe(false);
-          throw refusal;
-        },
-      })
-      .catch((e: unknown) => e);
-    expect(checked).toBe(true);
-    expect(err).toBe(refusal);
+    const writes: Promise<void>[] = [];
+    for (let at = 0; at < bytes.length; at += 64 * 1024) {
+      writes.push(writer.write(bytes.subarray(at, at + 64 * 1024)));
+      expect(writer.offset).toBe(Math.min(at + 64 * 1024, bytes.length));
+    }
+    await Promise.all(writes);
+    expect(await writer.commit()).toEqual({ digest, size: bytes.length });
+    expect((await store.readBlob(digest)).equals(bytes)).toBe(true);
+  });
+
+  it('ends a follower with CANCELLED when the writer gives up or the bytes fail their digest', async () => {
+    const bytes = deterministicBytes(200_000, 6);
+    const digest = digestOf(bytes);
+    // Settles to the error (or undefined), so a rejection is never left unhandled while the test waits.
+    const drain = async (source: AsyncIterable<Buffer>): Promise<unknown> => {
+      try {
+        for await (const chunk of source) void chunk;
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    const aborted = await store.ingest({ digest, size: bytes.length });
+    await aborted.write(bytes.subarray(0, 50_000));
+    const whileAborted = drain(await aborted.follow());
+    await aborted.abort();
+    expect(await whileAborted).toMatchObject({ code: 'CANCELLED' });
+
+    const wrong = Buffer.from(bytes);
+    wrong.writeUInt8(wrong.readUInt8(150_000) ^ 1, 150_000);
+    const flipped = await store.ingest({ digest, size: bytes.length });
+    const whileFlipped = drain(await flipped.follow());
+    await flipped.write(wrong.subarray(flipped.offset));
+    expect(await flipped.commit().catch((e: BerthError) => e.code)).toBe('DIGEST_MISMATCH');
+    expect(await whileFlipped).toMatchObject({ code: 'CANCELLED' });
     expect(await store.hasBlob(digest)).toBe(false);
     expect(await readdir(store.paths.ingest)).toEqual([]);
-    const accepted = await store.ingest({ digest, size: bytes.length });
-    expect(accepted.offset).toBe(0);
-    await accepted.write(bytes);
-    await accepted.commit({ beforePublish: () => Promise.resolve() });
-    expect(await store.readBlob(digest)).toEqual(bytes);
   });
 
   it('writes, aborts, resumes and commits a blob larger than the background sync interval', async () => {
