@@ -28,8 +28,7 @@ export async function bundleBerthWorkload(repoRoot, name, outDir) {
 }
 
 /**
- * Builds the CLI (electron-vite) unless told not to, then lists the commands `berth --help` offers and the
- * flags of `berth pull --help`. Resolves { commands, pullFlags, error? }.
+ * Builds the CLI (electron-vite) unless told not to, then lists the commands `berth --help` offers. Resolves { commands, error? }.
  */
 export function probeBerthCli(repoRoot, { build: buildFirst }) {
   if (buildFirst) {
@@ -41,30 +40,20 @@ export function probeBerthCli(repoRoot, { build: buildFirst }) {
     if (built.status !== 0) {
       return {
         commands: [],
-        pullFlags: [],
         error: `electron-vite build failed: ${(built.stderr || built.stdout).trim().split('\n').slice(-3).join(' ')}`,
       };
     }
   }
   if (!existsSync(join(repoRoot, 'out', 'main', 'cli.js')))
-    return { commands: [], pullFlags: [], error: 'out/main/cli.js is not built' };
+    return { commands: [], error: 'out/main/cli.js is not built' };
   const help = spawnSync(process.execPath, [join(repoRoot, 'bin', 'berth'), '--help'], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 60_000,
   });
   if (help.status !== 0)
-    return { commands: [], pullFlags: [], error: `berth --help failed: ${help.stderr.trim().slice(0, 300)}` };
+    return { commands: [], error: `berth --help failed: ${help.stderr.trim().slice(0, 300)}` };
   const commandsSection = help.stdout.split(/^Commands:\s*$/m)[1] ?? '';
   const commands = [...commandsSection.matchAll(/^\s{2}([a-z][\w-]*)/gm)].map((m) => m[1]);
-  let pullFlags = [];
-  if (commands.includes('pull')) {
-    const pullHelp = spawnSync(process.execPath, [join(repoRoot, 'bin', 'berth'), 'pull', '--help'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    if (/--quiet\b/.test(pullHelp.stdout)) pullFlags = ['--quiet'];
-  }
-  return { commands, pullFlags };
+  return { commands };
 }

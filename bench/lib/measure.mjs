@@ -13,10 +13,11 @@ let sequence = 0;
 /**
  * Runs `command args` to completion. Wall time is taken here around spawn and exit (GNU time only prints
  * 10 ms resolution); peak RSS (largest process of the tree, as wait4 reports it) comes from `time -f %M`.
+ * With `mark` (a RegExp), `markSeconds` is the time from spawn until a stdout line first matched it.
  * Rejects with the command's stderr when it exits non-zero.
  */
 export async function runTimed(command, args, options = {}) {
-  const { env, cwd, scratch, input, onSpawn } = options;
+  const { env, cwd, scratch, input, onSpawn, mark } = options;
   const rssFile = scratch ? join(scratch, `rss-${process.pid}-${++sequence}.txt`) : undefined;
   const useTime = rssFile !== undefined && existsSync(GNU_TIME);
   const [file, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
@@ -30,7 +31,11 @@ export async function runTimed(command, args, options = {}) {
   if (input !== undefined) child.stdin.end(input);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s) => (stdout += s));
+  let markSeconds = null;
+  child.stdout.setEncoding('utf8').on('data', (s) => {
+    stdout += s;
+    if (mark && markSeconds === null && mark.test(stdout)) markSeconds = (performance.now() - started) / 1000;
+  });
   child.stderr.setEncoding('utf8').on('data', (s) => (stderr += s));
   const [code, signal] = await new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -49,7 +54,7 @@ export async function runTimed(command, args, options = {}) {
     const shown = [command, ...args].map((a) => a.split('/').slice(-2).join('/')).join(' ');
     throw new Error(`${shown} exited ${code ?? signal}: ${errorLine(stderr)}`);
   }
-  return { seconds, rssMB, stdout, stderr, code, signal };
+  return { seconds, markSeconds, rssMB, stdout, stderr, code, signal };
 }
 
 /** The line of a failed command's stderr that says what went wrong (a thrown error's message, or the last line). */

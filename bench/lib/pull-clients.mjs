@@ -20,10 +20,10 @@ async function removeTree(dir) {
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** Runs a client's pull of `ref` into `context` under GNU time. */
+/** Runs a client's pull of `ref` into `context` under GNU time (with Berth's `usable` line as the mark). */
 export function pullWith(client, context, ref, tag, options) {
   const { command, args, env, cwd } = client.command(context, ref, tag);
-  return runTimed(command, args, { ...options, env, cwd });
+  return runTimed(command, args, { ...options, env, cwd, ...(client.usable ? { mark: client.usable } : {}) });
 }
 
 /** `skopeo copy docker://… oci:<fresh dir>`: download and verify, no unpacking. */
@@ -73,8 +73,11 @@ export function podmanClient(driver = 'overlay') {
   };
 }
 
-/** `berth --store <fresh dir> pull REF` through the built CLI. */
-export function berthClient(repoRoot, pullFlags) {
+/**
+ * `berth --store <fresh dir> pull REF` through the built CLI, its stdout a pipe (plain progress lines).
+ * `usable` matches the line it prints once the image is stored under its name, before its layers are indexed.
+ */
+export function berthClient(repoRoot) {
   return {
     name: 'berth',
     async prepare(scratch) {
@@ -83,26 +86,10 @@ export function berthClient(repoRoot, pullFlags) {
     },
     command: (context, ref) => ({
       command: process.execPath,
-      args: [join(repoRoot, 'bin', 'berth'), '--store', context.store, 'pull', ...pullFlags, ref],
+      args: [join(repoRoot, 'bin', 'berth'), '--store', context.store, 'pull', ref],
       cwd: repoRoot,
     }),
-    cleanup: (context) => removeTree(context.dir),
-  };
-}
-
-/** The pull engine (electron/core/pull) in a fresh Node process, bundled from bench/berth/pull-bench.ts: `berth pull` before the CLI has it. */
-export function berthEngineClient(repoRoot, bundleFile) {
-  return {
-    name: 'berth',
-    async prepare(scratch) {
-      const dir = await mkdtemp(join(scratch, 'berth-'));
-      return { dir, store: join(dir, 'store') };
-    },
-    command: (context, ref) => ({
-      command: process.execPath,
-      args: [bundleFile, context.store, ref],
-      cwd: repoRoot,
-    }),
+    usable: /^stored /m,
     cleanup: (context) => removeTree(context.dir),
   };
 }

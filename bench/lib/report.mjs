@@ -4,27 +4,43 @@ import { round } from './measure.mjs';
 /** Display names of the figures a workload can carry, in table order. */
 export const SUBJECTS = {
   berth: 'Berth',
+  berthIndexed: 'Berth, indexed',
   skopeo: 'skopeo copy',
   podman: 'podman pull',
   floor: 'gzip -dc | sha256sum',
   reference: 'reference',
 };
 
+/** Berth's own figures (the others are peers and references it is compared with). */
+const OWN = new Set(['berth', 'berthIndexed']);
+
+/** The key of a ratio in `ratios`: the peer for Berth's main figure, `of/peer` for another of its figures. */
+const ratioKey = (of, to) => (of === 'berth' ? to : `${of}/${to}`);
+
 /**
- * Fills `ratios` (Berth median / each other figure's median) and `status`: "met" when every check holds,
- * "not met" when one fails, "not measured" when Berth's figure is missing, "reported" when there is no target.
+ * Fills `ratios` (Berth median / each peer figure's median, plus each check's own pair) and `status`: "met"
+ * when every check holds, "not met" when one fails, "not measured" when Berth's figure is missing, "reported"
+ * when there is no target.
  */
 export function judge(workload) {
   const berth = workload.figures.berth;
+  // A peer a check compares with another of Berth's figures is shown only against that one.
+  const own = (workload.checks ?? []).filter((check) => check.ratioTo && check.of);
+  const pairs = Object.keys(workload.figures)
+    .filter((subject) => !OWN.has(subject) && !own.some((check) => check.ratioTo === subject))
+    .map((subject) => ['berth', subject]);
+  for (const check of own) pairs.push([check.of, check.ratioTo]);
   workload.ratios = {};
-  for (const [subject, figure] of Object.entries(workload.figures)) {
-    if (subject === 'berth' || !berth || !figure || !(figure.median > 0)) continue;
-    workload.ratios[subject] = round(berth.median / figure.median, 3);
+  for (const [of, to] of pairs) {
+    const mine = workload.figures[of];
+    const theirs = workload.figures[to];
+    if (!mine || !theirs || !(theirs.median > 0)) continue;
+    workload.ratios[ratioKey(of, to)] = round(mine.median / theirs.median, 3);
   }
   workload.checks = (workload.checks ?? []).map((check) => {
     let value = null;
     if (berth) {
-      if (check.ratioTo) value = workload.ratios[check.ratioTo] ?? null;
+      if (check.ratioTo) value = workload.ratios[ratioKey(check.of ?? 'berth', check.ratioTo)] ?? null;
       else if (check.field === 'peakRssMB') value = berth.peakRssMB;
       else value = berth.median;
     }
@@ -112,7 +128,10 @@ export function renderMarkdown(results, analysis) {
     lines.push(`|---|${subjects.map(() => '---').join('|')}|---|---|---|`);
     for (const w of rows) {
       const ratios = Object.entries(w.ratios ?? {})
-        .map(([s, r]) => `${r}× ${escape(SUBJECTS[s])}`)
+        .map(([key, r]) => {
+          const [of, to] = key.includes('/') ? key.split('/') : ['berth', key];
+          return `${of === 'berth' ? '' : `${escape(SUBJECTS[of])}: `}${r}× ${escape(SUBJECTS[to])}`;
+        })
         .join('<br>');
       const target =
         (w.checks ?? [])
