@@ -6,9 +6,9 @@ import { formatReference, repositoryOf } from '../../../shared/reference';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prestartGunzipWorker, withGunzipWorkerHeld } from '../layers/gunzip-worker';
-import { indexLayer } from '../layers/index-layer';
+import type * as IndexFile from '../layers/index-file';
+import type * as IndexLayer from '../layers/index-layer';
 import type { LayerIndex } from '../layers/layer-entry';
-import { writeLayerIndex } from '../layers/index-file';
 import { parseDigest } from '../../../shared/digest';
 import type { RegistriesConf } from '../reference/registries-conf';
 import { pullSources, type PullSource } from '../reference/registry-rules';
@@ -29,6 +29,15 @@ import type { ImageStore } from '../store/image-store';
 import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
 import { PullTracker } from './progress';
+
+/**
+ * The layer indexer and the index writer (with a native hash module and a tar parser, ~45 ms to load), loaded
+ * on first use: a pull starts loading them before its first request, so they load while it waits on the network.
+ */
+let indexingModules: Promise<[typeof IndexLayer, typeof IndexFile]>;
+function loadIndexing(): typeof indexingModules {
+  return (indexingModules ??= Promise.all([import('../layers/index-layer'), import('../layers/index-file')]));
+}
 
 /** When a pull goes to the network: `missing` (only if no local image has the name), `always`, or `newer`. */
 export type PullPolicy = 'missing' | 'always' | 'newer';
@@ -204,6 +213,7 @@ export class Puller {
     }
 
     prestartGunzipWorker();
+    loadIndexing().catch(() => undefined);
     const located = await this.locate(resolution.candidates, policy === 'newer' ? local : undefined, signal);
     if ('upToDate' in located) {
       const reference = formatReference(located.candidate.reference);
@@ -559,6 +569,7 @@ export class Puller {
       );
     }
     const { store } = this.options;
+    const [, { writeLayerIndex }] = await loadIndexing();
     await mkdir(store.paths.layerIndexes, { recursive: true });
     await writeLayerIndex(join(store.paths.layerIndexes, `${parseDigest(layer.digest).hex}.idx`), index);
     return index.uncompressedSize;
@@ -580,6 +591,7 @@ export class Puller {
   ): Promise<{ indexing: Promise<LayerIndex> }> {
     const { store } = this.options;
     const expected = { digest: layer.digest, size: layer.size };
+    const [{ indexLayer }] = await loadIndexing();
     let writer = await store.ingest(expected);
     if (writer.exists) {
       // Another process stored it since the check: index the stored bytes.
