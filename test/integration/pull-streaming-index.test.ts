@@ -223,6 +223,33 @@ describe('the layer index is built while a layer downloads', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('checks a layer another pull is downloading against this pull’s own config, and refuses a wrong DiffID', async () => {
+    const { real } = await pushWrongDiffId('berth/shared-bad', '1');
+    await pushImage(harness.registry, 'berth/shared-good', '1', real);
+    harness.proxy.add({
+      method: 'GET',
+      path: blobPath('shared-good', only(real).digest),
+      fault: { kind: 'throttle', bytesPerSecond: 1_000_000 },
+    });
+    const { store, puller } = await setup();
+    let bad: Promise<unknown> | undefined;
+    const good = puller.pull({
+      reference: `${harness.proxy.host}/berth/shared-good:1`,
+      onProgress: (p) => {
+        if (p.layers[0]?.status === 'downloading' && bad === undefined)
+          bad = puller
+            .pull({ reference: `${harness.proxy.host}/berth/shared-bad:1` })
+            .catch((e: unknown) => e);
+      },
+    });
+    expect((await good).imageId).toBe(real.configDigest);
+    expect(await bad).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    const blobRequests = harness.proxy.requests().filter((r) => r.url.endsWith(only(real).digest));
+    expect(blobRequests.map((r) => r.url)).toEqual([blobPath('shared-good', only(real).digest)]);
+    expect((await store.list()).map((i) => i.id)).toEqual([real.configDigest]);
+    expect(unhandled).toEqual([]);
+  });
+
   it('gives a tag back to the image it was on when the image pulled under it is refused', async () => {
     const good = await pushed('retagged', 64 * 1024);
     const { store, puller } = await setup();

@@ -141,7 +141,8 @@ const tryNextSource = new Set<ErrorCode>([
  * concurrent pulls.
  */
 export class Puller {
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  /** Downloads under way, by digest, with the indexing each one started. */
+  private readonly inflight = new Map<string, Promise<{ indexing: Promise<LayerIndex> }>>();
   private readonly policy: RetryPolicy;
 
   constructor(private readonly options: PullerOptions) {
@@ -531,9 +532,14 @@ export class Puller {
       }
       const shared = this.inflight.get(layer.digest);
       if (shared) {
-        await shared.catch(() => undefined);
+        const other = await shared.catch(() => undefined);
         if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
-        continue;
+        if (!other) continue;
+        // Another pull brought the bytes; this pull's config still decides whether their DiffID is right.
+        tracker.layerStatus(layer.digest, 'exists');
+        const indexed = this.finishIndex(layer, other.indexing, diffId, { write: false });
+        indexed.catch(() => undefined);
+        return { status: 'exists', indexed };
       }
       const download = this.download(located, layer, tracker, pause, signal);
       this.inflight.set(layer.digest, download);
@@ -553,11 +559,15 @@ export class Puller {
     }
   }
 
-  /** Checks the index's DiffID against the config's and writes the index file; returns the uncompressed size. */
+  /**
+   * Checks the index's DiffID against the config's and writes the index file (unless the pull that downloaded
+   * the layer writes it); returns the uncompressed size.
+   */
   private async finishIndex(
     layer: Descriptor,
     indexing: Promise<LayerIndex>,
     diffId: Promise<string>,
+    options: { write?: boolean } = {},
   ): Promise<number> {
     const [index, expected] = await Promise.all([indexing, diffId]).catch((err: unknown) => {
       throw diffIdRefusal(err, layer.digest);
@@ -568,6 +578,7 @@ export class Puller {
         layer.digest,
       );
     }
+    if (options.write === false) return index.uncompressedSize;
     const { store } = this.options;
     const [, { writeLayerIndex }] = await loadIndexing();
     await mkdir(store.paths.layerIndexes, { recursive: true });
