@@ -117,6 +117,9 @@ describe('berth login, pull, tags and inspect --remote against the real registry
       expect(stdout).toContain(layer.digest.slice('sha256:'.length, 'sha256:'.length + 12));
     }
     expect(stdout).toContain('\u2588');
+    expect(stdout).toContain(
+      `stored ${registry.host}/berth/three:1 as ${three.configDigest}; indexing its layers`,
+    );
     expect(stdout).toContain(`digest: ${three.digest}`);
   });
 

@@ -15,6 +15,11 @@ function shortDigest(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
+/** The line that says a pull's image is usable under its name while its layers are still indexed. */
+function storedLine(progress: PullProgress): string {
+  return `stored ${progress.reference} as ${progress.imageId ?? '—'}; indexing its layers\n`;
+}
+
 /**
  * Prints one line per layer status change, and one when the image is stored (usable under its name while its
  * layers are still indexed): the display when stdout is not a terminal.
@@ -31,9 +36,7 @@ export function plainProgress(): (progress: PullProgress) => void {
     }
     if (progress.state === 'stored' && !stored) {
       stored = true;
-      process.stdout.write(
-        `stored ${progress.reference} as ${progress.imageId ?? '—'}; indexing its layers\n`,
-      );
+      process.stdout.write(storedLine(progress));
     }
   };
 }
@@ -55,8 +58,15 @@ export async function liveProgress(): Promise<{
     Presets.shades_classic,
   );
   const byDigest = new Map<string, SingleBar>();
+  let stored = false;
   return {
     update: (progress) => {
+      if (progress.state === 'stored' && !stored) {
+        stored = true;
+        bars.log(storedLine(progress));
+        // Drawn now, above the bars: the pull may finish before the next redraw would print it.
+        bars.update();
+      }
       for (const layer of progress.layers) {
         const payload = {
           layer: shortDigest(layer.digest),
