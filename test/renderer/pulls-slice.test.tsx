@@ -179,7 +179,9 @@ describe('pulls slice', () => {
     if (!store.getState().pulls.panelOpen) fireEvent.click(screen.getByTestId('pulls-panel-button'));
     expect(within(await card()).getByTestId('pull-state').textContent).toBe('Stored · indexing');
     expect(within(await card()).queryByRole('button', { name: 'Cancel' })).toBeNull();
-    act(() => client.emit('pull:progress', progress(id, { state: 'complete', imageId: image.id, done: 4000 })));
+    act(() =>
+      client.emit('pull:progress', progress(id, { state: 'complete', imageId: image.id, done: 4000 })),
+    );
     expect(screen.getAllByTestId('toast').filter((t) => /Pulled/.test(t.textContent ?? ''))).toHaveLength(1);
   });
 
