@@ -613,6 +613,8 @@ export class Puller {
     }
     // Wrapped so that awaiting the follower's start does not await its result.
     const follow = async (): Promise<{ indexing: Promise<LayerIndex> }> => {
+      // Progress counts bytes in the file, which is what a resume after a crash starts from.
+      writer.watchStored((bytes) => tracker.layerBytes(layer.digest, bytes));
       const indexing = indexLayer(pause.through(await writer.follow()), { handOverSource: true });
       indexing.catch(() => undefined);
       return { indexing };
@@ -622,7 +624,7 @@ export class Puller {
       let failures = 0;
       while (writer.offset < layer.size) {
         const offset = writer.offset;
-        tracker.layerBytes(layer.digest, offset);
+        tracker.layerBytes(layer.digest, writer.stored);
         tracker.layerStatus(layer.digest, 'downloading');
         const blob = await located.client.fetchBlob(located.repository, layer.digest, {
           offset,
@@ -642,7 +644,6 @@ export class Puller {
             await writer.write(chunk).catch((err: unknown) => {
               throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
             });
-            tracker.layerBytes(layer.digest, writer.offset);
           }
         } catch (err) {
           blob.body.destroy();

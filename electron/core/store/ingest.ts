@@ -55,6 +55,8 @@ export class BlobWriter {
   private syncing: Promise<void> | undefined;
   /** Followers waiting for the next write or the end. */
   private waiting: (() => void)[] = [];
+  /** Told the file's length after each batch of writes lands. */
+  private onStored: ((bytes: number) => void) | undefined;
   /** True once committed, false once given up; a follower ends or fails on it. */
   private outcome: boolean | undefined;
 
@@ -100,6 +102,16 @@ export class BlobWriter {
       await release();
       throw err;
     }
+  }
+
+  /** Bytes in the file (a process killed now resumes from here); `offset` may be ahead by the queued ones. */
+  get stored(): number {
+    return this.written;
+  }
+
+  /** Calls `listener` with `stored` each time a batch of writes lands (for progress that only counts stored bytes). */
+  watchStored(listener: (bytes: number) => void): void {
+    this.onStored = listener;
   }
 
   /** Bytes already held (written or on their way to the file): resume the download from here. */
@@ -151,9 +163,10 @@ export class BlobWriter {
         const bytes = this.queuedBytes;
         this.queue = [];
         this.queuedBytes = 0;
-        await handle.writev(batch);
+        await writeAll(handle, batch, bytes);
         this.written += bytes;
         this.wake();
+        this.onStored?.(this.written);
         this.unsynced += bytes;
         if (this.unsynced >= backgroundSyncBytes && this.syncing === undefined) {
           this.unsynced = 0;
@@ -242,6 +255,14 @@ export class BlobWriter {
       const handle = this.handle!;
       this.handle = undefined;
       await this.syncing;
+      // The file must hold exactly the bytes that were hashed: a write lost to a full disk must not pass.
+      const onDisk = this.failure === undefined ? (await handle.stat()).size : -1;
+      if (this.failure === undefined && onDisk !== this.written) {
+        this.failure = new BerthError(
+          'SIZE_MISMATCH',
+          `blob ${this.expected.digest}: the partial file holds ${onDisk} bytes, ${this.written} were written`,
+        );
+      }
       if (this.failure !== undefined) {
         await handle.close().catch(() => undefined);
         this.finish(false);
@@ -312,6 +333,25 @@ export class BlobWriter {
     } finally {
       await this.releaseLock();
     }
+  }
+}
+
+/**
+ * Writes every byte of `batch`. A write that stops short (a disk filling up writes what fits and reports no
+ * error) is continued from where it stopped, so the error, if any, surfaces instead of a shorter file.
+ */
+export async function writeAll(
+  handle: Pick<FileHandle, 'writev' | 'write'>,
+  batch: Buffer[],
+  bytes: number,
+): Promise<void> {
+  let done = (await handle.writev(batch)).bytesWritten;
+  if (done === bytes) return;
+  const rest = Buffer.concat(batch);
+  while (done < bytes) {
+    const { bytesWritten } = await handle.write(rest, done, bytes - done);
+    if (bytesWritten === 0) throw new BerthError('INTERNAL', 'a write into the store made no progress');
+    done += bytesWritten;
   }
 }
 

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, truncate, utimes, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageStore } from '../../../electron/core/store/image-store';
+import { writeAll } from '../../../electron/core/store/ingest';
 import type { BerthError } from '../../../shared/error';
 import { buildImage, deterministicBytes, smallImage } from '../../support/fixture';
 import { addImage, tempStore } from './add-image';
@@ -171,6 +172,33 @@ describe('ingest', () => {
     await Promise.all(writes);
     expect(await writer.commit()).toEqual({ digest, size: bytes.length });
     expect((await store.readBlob(digest)).equals(bytes)).toBe(true);
+  });
+
+  it('continues a write that stopped short, so a full disk surfaces as an error, not a shorter file', async () => {
+    const written: Buffer[] = [];
+    let calls = 0;
+    const handle = {
+      // A disk with room for 10 bytes: the vectored write stops there without an error, the next one fails.
+      writev: (buffers: Buffer[]) => {
+        calls++;
+        written.push(Buffer.concat(buffers).subarray(0, 10));
+        return Promise.resolve({ bytesWritten: 10, buffers });
+      },
+      write: (buffer: Buffer, offset: number, _length: number) => {
+        calls++;
+        if (written.length === 1) {
+          written.push(buffer.subarray(offset, offset + 5));
+          return Promise.resolve({ bytesWritten: 5, buffer });
+        }
+        return Promise.reject(
+          Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }),
+        );
+      },
+    } as unknown as Parameters<typeof writeAll>[0];
+    const batch = [Buffer.from('0123456789'), Buffer.from('abcdefghij')];
+    await expect(writeAll(handle, batch, 20)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(calls).toBe(3);
+    expect(Buffer.concat(written).toString()).toBe('0123456789abcde');
   });
 
   it('ends a follower with CANCELLED when the writer gives up or the bytes fail their digest', async () => {
