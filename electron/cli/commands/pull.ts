@@ -61,12 +61,6 @@ export async function liveProgress(): Promise<{
   let stored = false;
   return {
     update: (progress) => {
-      if (progress.state === 'stored' && !stored) {
-        stored = true;
-        bars.log(storedLine(progress));
-        // Drawn now, above the bars: the pull may finish before the next redraw would print it.
-        bars.update();
-      }
       for (const layer of progress.layers) {
         const payload = {
           layer: shortDigest(layer.digest),
@@ -78,6 +72,13 @@ export async function liveProgress(): Promise<{
         const bar = byDigest.get(layer.digest);
         if (bar) bar.update(done, payload);
         else byDigest.set(layer.digest, bars.create(Math.max(layer.total, 1), done, payload));
+      }
+      if (progress.state === 'stored' && !stored) {
+        stored = true;
+        bars.log(storedLine(progress));
+        // Drawn now, above the bars: the pull may finish before the next redraw would print it. Only once a
+        // bar exists: a redraw before the first one leaves a redraw timer that stop() does not clear.
+        if (byDigest.size > 0) bars.update();
       }
     },
     stop: () => bars.stop(),
