@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -250,6 +250,27 @@ describe('the layer index is built while a layer downloads', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('checks a layer the store already holds against the new config, from its index or, without one, its blob', async () => {
+    const { real } = await pushWrongDiffId('berth/held-bad', '1');
+    await pushImage(harness.registry, 'berth/held-good', '1', real);
+    const { store, puller } = await setup();
+    await puller.pull({ reference: `${harness.proxy.host}/berth/held-good:1` });
+    const layerRequests = () => harness.proxy.requests().filter((r) => r.url.endsWith(only(real).digest));
+    const fetched = layerRequests().length;
+    const bad = `${harness.proxy.host}/berth/held-bad:1`;
+    expect(await failure(puller.pull({ reference: bad }))).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    // Without the index file the stored blob is indexed again, and the DiffID still decides.
+    await rm(join(store.paths.layerIndexes, `${only(real).digest.slice('sha256:'.length)}.idx`));
+    expect(await failure(puller.pull({ reference: bad }))).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(layerRequests()).toHaveLength(fetched);
+    expect((await store.list()).map((i) => i.id)).toEqual([real.configDigest]);
+    expect(await store.hasBlob(only(real).digest)).toBe(true);
+    expect((await store.resolve(`${harness.proxy.host}/berth/held-good:1`)).facts.configDigest).toBe(
+      real.configDigest,
+    );
+    expect(unhandled).toEqual([]);
+  });
+
   it('gives a tag back to the image it was on when the image pulled under it is refused', async () => {
     const good = await pushed('retagged', 64 * 1024);
     const { store, puller } = await setup();
@@ -279,7 +300,10 @@ describe('the layer index is built while a layer downloads', () => {
     });
     const stored = seen.findIndex((s) => s.state === 'stored');
     expect(stored).toBeGreaterThan(-1);
-    expect(seen.slice(stored + 1).map((s) => s.state)).toEqual(['complete']);
+    // After it, only more `stored` snapshots (layers finishing their indexes) and the final `complete`.
+    const after = seen.slice(stored + 1).map((s) => s.state);
+    expect(after.at(-1)).toBe('complete');
+    expect(after.slice(0, -1).every((state) => state === 'stored')).toBe(true);
     expect(await seen[stored]?.resolved).toBe(image.configDigest);
     expect(outcome.imageId).toBe(image.configDigest);
     expect(await storedIndex(store, only(image))).toEqual(await expectedIndex(only(image)));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { BerthError } from '../../../shared/error';
@@ -233,8 +233,14 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
   return Buffer.from(writer.result());
 }
 
-/** Checks magic and version, reads the header and the entry count; the reader is left at the first entry. */
-function readHeader(buffer: Buffer): {
+/**
+ * Checks magic and version, reads the header and the entry count; the reader is left at the first entry. With
+ * `partial`, `buffer` may be only the file's beginning (the count is not checked against its length).
+ */
+function readHeader(
+  buffer: Buffer,
+  partial = false,
+): {
   reader: ByteReader;
   header: Omit<LayerIndex, 'entries'>;
   count: number;
@@ -256,7 +262,7 @@ function readHeader(buffer: Buffer): {
     throw new BerthError('STORE_CORRUPT', 'layer index header is not valid JSON');
   }
   const count = reader.varint();
-  if (count > buffer.length) throw truncated();
+  if (!partial && count > buffer.length) throw truncated();
   return { reader, header, count };
 }
 
@@ -480,6 +486,45 @@ export async function readLayerIndexBytes(file: string): Promise<Buffer> {
       throw new BerthError('NOT_FOUND', `layer index ${file} does not exist`);
     }
     throw err;
+  }
+}
+
+/** Bytes of an index file read first for its header; a longer header (many notices) reads the whole file. */
+const headerReadBytes = 64 * 1024;
+
+/**
+ * The header of an index file (everything in LayerIndex but the entries: the DiffID, the uncompressed size),
+ * reading only the file's beginning. NOT_FOUND as for {@link readLayerIndexBytes}.
+ */
+export async function readLayerIndexHeader(file: string): Promise<Omit<LayerIndex, 'entries'>> {
+  let head: Buffer;
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(headerReadBytes);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new BerthError('NOT_FOUND', `layer index ${file} does not exist`);
+    throw err;
+  }
+  try {
+    // A gzip'd file's beginning inflates on its own when the inflater may stop mid-stream.
+    const bytes =
+      head[0] === 0x1f && head[1] === 0x8b
+        ? zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+        : head;
+    const version = bytes[magic.length];
+    if (bytes.subarray(0, magic.length).equals(magic) && version !== undefined && version < formatVersion)
+      throw new BerthError('NOT_FOUND', `layer index ${file} is in the older format ${version}`);
+    return readHeader(bytes, true).header;
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'NOT_FOUND') throw err;
+    return readHeader(await readLayerIndexBytes(file)).header;
   }
 }
 

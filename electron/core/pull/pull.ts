@@ -107,7 +107,7 @@ interface PlannedImage {
   config: Promise<ImageConfig>;
 }
 
-/** A layer the pull found or brought; `indexed` gives its uncompressed size once the DiffID matched. */
+/** A layer the pull found or brought; `indexed` gives its uncompressed size once its DiffID matched this image's config. */
 interface FetchedLayer {
   status: 'downloaded' | 'exists';
   indexed?: Promise<number>;
@@ -514,8 +514,8 @@ export class Puller {
 
   /**
    * Brings one layer into the store (or finds it there), sharing a download another pull already started.
-   * Resolves once the blob is verified and in `blobs/`; `indexed` follows once its DiffID was checked and its
-   * file index written (absent when the layer was already in the store).
+   * Resolves once the blob is verified and in `blobs/`; `indexed` follows once its DiffID was checked against
+   * this image's config (and, for a layer this pull downloaded, its file index written).
    */
   private async fetchLayer(
     located: Located,
@@ -528,7 +528,9 @@ export class Puller {
     for (;;) {
       if (await this.options.store.hasBlob(layer.digest)) {
         tracker.layerStatus(layer.digest, 'exists');
-        return { status: 'exists' };
+        const indexed = this.checkStored(layer, diffId);
+        indexed.catch(() => undefined);
+        return { status: 'exists', indexed };
       }
       const shared = this.inflight.get(layer.digest);
       if (shared) {
@@ -557,6 +559,27 @@ export class Puller {
       indexed.catch(() => undefined);
       return { status: 'downloaded', indexed };
     }
+  }
+
+  /**
+   * Checks a layer the store already holds against this image's config: the DiffID in its index file's header
+   * (a read of the file's beginning), or, without a readable index (a crash before it was written, an older
+   * format), the stored blob indexed again. Returns the uncompressed size.
+   */
+  private async checkStored(layer: Descriptor, diffId: Promise<string>): Promise<number> {
+    const [{ indexLayer }, { readLayerIndexHeader }] = await loadIndexing();
+    const { store } = this.options;
+    const file = join(store.paths.layerIndexes, `${parseDigest(layer.digest).hex}.idx`);
+    const header = await readLayerIndexHeader(file).catch(() => undefined);
+    if (!header) return this.finishIndex(layer, indexLayer(store.openBlob(layer.digest)), diffId);
+    const expected = await diffId;
+    if (header.diffId !== expected) {
+      throw diffIdRefusal(
+        new BerthError('DIGEST_MISMATCH', 'DiffID mismatch', { expected, actual: header.diffId }),
+        layer.digest,
+      );
+    }
+    return header.uncompressedSize;
   }
 
   /**

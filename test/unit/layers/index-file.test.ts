@@ -6,6 +6,7 @@ import {
   decodeLayerIndex,
   encodeLayerIndex,
   readLayerIndex,
+  readLayerIndexHeader,
   writeLayerIndex,
 } from '../../../electron/core/layers/index-file.js';
 import type { LayerIndex } from '../../../electron/core/layers/layer-entry.js';
@@ -66,6 +67,51 @@ describe('layer index files', () => {
     const read = await readLayerIndex(file);
     expect(read.entries).toHaveLength(200_000);
     expect(read.entries[123_456]).toEqual(entries[123_456]);
+  });
+
+  it('reads the header alone from the file’s beginning, gzip or not, and a header longer than that whole', async () => {
+    const entries = Array.from({ length: 50_000 }, (_, i) => ({
+      path: `srv/data/file-${String(i).padStart(6, '0')}.bin`,
+      type: 'file' as const,
+      size: i,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_700_000_000,
+      contentHash: i.toString(16).padStart(64, '0'),
+    }));
+    const base: LayerIndex = {
+      diffId: `sha256:${'e'.repeat(64)}`,
+      compression: 'gzip',
+      compressedSize: 7,
+      uncompressedSize: 1234,
+      entries,
+      whiteouts: [],
+      opaqueDirs: [],
+      duplicates: [],
+      notices: [],
+      noticesOmitted: 0,
+    };
+    // 2,000 notices of ~120 bytes: a header of about 250 kB, past the first read.
+    const noisy: LayerIndex = {
+      ...base,
+      notices: Array.from({ length: 2000 }, (_, i) => ({
+        name: `${'n'.repeat(100)}-${i}`,
+        reason: 'unsupported-type' as const,
+        dropped: true,
+      })),
+    };
+    for (const index of [base, noisy]) {
+      for (const gzip of [false, true]) {
+        const file = join(dir, `header-${index.notices.length}-${gzip}.blix`);
+        await writeLayerIndex(file, index, { gzip });
+        const { entries: _entries, ...header } = index;
+        expect(await readLayerIndexHeader(file)).toEqual(header);
+      }
+    }
+    await expect(readLayerIndexHeader(join(dir, 'missing.blix'))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('rebuilds every path exactly when ASCII and non-ASCII names alternate and a path outgrows the buffer or a one-byte length', () => {
