@@ -136,7 +136,9 @@ const operations: CrashOperation[] = [
       const ranges = bigGets()
         .slice(seen)
         .map((r) => r.range);
-      expect(ranges).toEqual(had ? [] : [kept > 0 ? `bytes=${kept}-` : undefined]);
+      // A partial file that already holds every byte (killed before its commit) is committed without a request.
+      const whole = kept === big.size;
+      expect(ranges).toEqual(had || whole ? [] : [kept > 0 ? `bytes=${kept}-` : undefined]);
       expect((await store.list()).find((r) => r.repoTags.includes(pullName(n)))?.id).toBe(
         pulled.configDigest,
       );

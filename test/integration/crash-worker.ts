@@ -77,7 +77,9 @@ if (mode === 'pull') {
     reference: a!,
     onProgress: (p) => {
       say(`progress ${p.layers.reduce((n, l) => n + l.done, 0)}`);
-      if (!stored && p.layers.length > 0 && p.layers.every((l) => l.status === 'complete')) {
+      // Every blob is in blobs/ once no layer is still downloading: `indexing` follows the blob's commit.
+      const inStore = (status: string): boolean => ['indexing', 'complete', 'exists'].includes(status);
+      if (!stored && p.layers.length > 0 && p.layers.every((l) => inStore(l.status))) {
         stored = true;
         say('stored');
       }

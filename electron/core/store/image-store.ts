@@ -1159,9 +1159,13 @@ export class ImageStore {
     for (const file of (await readdir(this.paths.ingest).catch(ignoreMissing)) ?? []) {
       const path = join(this.paths.ingest, file);
       const info = await stat(path).catch(ignoreMissing);
-      if (info?.isFile() && info.mtimeMs < ingestBefore) {
+      if (!info || info.mtimeMs >= ingestBefore) continue;
+      if (info.isFile()) {
         await rm(path, { force: true });
         freed += info.size;
+      } else if (info.isDirectory() && file.endsWith('.lock')) {
+        // A writer's lock left by a process that died holding it (a live one refreshes its time every few seconds).
+        await rm(path, { recursive: true, force: true });
       }
     }
     for (const file of (await readdir(this.paths.layerIndexes).catch(ignoreMissing)) ?? []) {

@@ -283,7 +283,7 @@ describe('fsck and gc', () => {
     expect(report.problems[0]).toContain('index.json is not valid JSON');
   });
 
-  it('gc clears partial downloads untouched for a day and layer indexes whose blob is gone', async () => {
+  it('gc clears partial downloads and writer locks untouched for a day, and layer indexes whose blob is gone', async () => {
     await addImage(store, smallImage('a'), ['a']);
     const ingest = join(root, '.berth', 'ingest');
     const indexes = join(root, '.berth', 'layer-indexes');
@@ -295,12 +295,21 @@ describe('fsck and gc', () => {
     await writeFile(fresh, 'partial-new');
     const dayAgo = new Date(Date.now() - 25 * 3600_000);
     await utimes(stale, dayAgo, dayAgo);
+    // Lock folders of writers: one left by a process killed a day ago, one a live writer keeps fresh.
+    const deadLock = `${stale}.lock`;
+    const liveLock = `${fresh}.lock`;
+    await mkdir(deadLock);
+    await mkdir(liveLock);
+    await utimes(deadLock, dayAgo, dayAgo);
     const kept = smallImage('a').layers[0]!.digest.slice('sha256:'.length);
     await writeFile(join(indexes, `${kept}.idx`), 'index of a stored layer');
     await writeFile(join(indexes, `${'3'.repeat(64)}.idx`), 'orphan');
     const result = await store.gc();
     expect(result.bytesFreed).toBe('partial-old'.length + 'orphan'.length);
-    expect((await readdir(ingest)).sort()).toEqual([`sha256-${'2'.repeat(64)}`]);
+    expect((await readdir(ingest)).sort()).toEqual([
+      `sha256-${'2'.repeat(64)}`,
+      `sha256-${'2'.repeat(64)}.lock`,
+    ]);
     expect(await readdir(indexes)).toEqual([`${kept}.idx`]);
   });
 
