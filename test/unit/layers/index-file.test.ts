@@ -15,6 +15,31 @@ import { indexEntries } from './layer-fixtures.js';
 const dir = await mkdtemp(join(tmpdir(), 'berth-layer-index-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+/** An index of `count` regular files named by `pathOf`, each with a size and a content hash. */
+function manyFiles(count: number, pathOf: (i: number) => string): LayerIndex {
+  return {
+    diffId: `sha256:${'a'.repeat(64)}`,
+    compression: 'gzip',
+    compressedSize: 1,
+    uncompressedSize: 1,
+    entries: Array.from({ length: count }, (_, i) => ({
+      path: pathOf(i),
+      type: 'file' as const,
+      size: i,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 1_700_000_000,
+      contentHash: i.toString(16).padStart(64, '0'),
+    })),
+    whiteouts: [],
+    opaqueDirs: [],
+    duplicates: [],
+    notices: [],
+    noticesOmitted: 0,
+  };
+}
+
 describe('layer index files', () => {
   it('round-trip every field, gzip or not', async () => {
     const index: LayerIndex = await indexEntries([
@@ -38,28 +63,8 @@ describe('layer index files', () => {
   });
 
   it('stores 200,000 entries compactly', async () => {
-    const entries = Array.from({ length: 200_000 }, (_, i) => ({
-      path: `usr/share/doc/package-${Math.floor(i / 20)}/file-${i}.txt`,
-      type: 'file' as const,
-      size: i,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: 1_700_000_000,
-      contentHash: i.toString(16).padStart(64, '0'),
-    }));
-    const index: LayerIndex = {
-      diffId: `sha256:${'a'.repeat(64)}`,
-      compression: 'gzip',
-      compressedSize: 1,
-      uncompressedSize: 1,
-      entries,
-      whiteouts: [],
-      opaqueDirs: [],
-      duplicates: [],
-      notices: [],
-      noticesOmitted: 0,
-    };
+    const index = manyFiles(200_000, (i) => `usr/share/doc/package-${Math.floor(i / 20)}/file-${i}.txt`);
+    const { entries } = index;
     const file = join(dir, 'big.blix');
     await writeLayerIndex(file, index);
     // 32 bytes of hash plus a few bytes of path suffix and metadata per entry.
@@ -70,28 +75,7 @@ describe('layer index files', () => {
   });
 
   it('reads the header alone from the file’s beginning, gzip or not, and a header longer than that whole', async () => {
-    const entries = Array.from({ length: 50_000 }, (_, i) => ({
-      path: `srv/data/file-${String(i).padStart(6, '0')}.bin`,
-      type: 'file' as const,
-      size: i,
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: 1_700_000_000,
-      contentHash: i.toString(16).padStart(64, '0'),
-    }));
-    const base: LayerIndex = {
-      diffId: `sha256:${'e'.repeat(64)}`,
-      compression: 'gzip',
-      compressedSize: 7,
-      uncompressedSize: 1234,
-      entries,
-      whiteouts: [],
-      opaqueDirs: [],
-      duplicates: [],
-      notices: [],
-      noticesOmitted: 0,
-    };
+    const base = manyFiles(50_000, (i) => `srv/data/file-${String(i).padStart(6, '0')}.bin`);
     // 2,000 notices of ~120 bytes: a header of about 250 kB, past the first read.
     const noisy: LayerIndex = {
       ...base,
