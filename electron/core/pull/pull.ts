@@ -107,6 +107,14 @@ interface PlannedImage {
   config: Promise<ImageConfig>;
 }
 
+/** An image a pull committed: whether it was there before, the names it gave it and the ones it moved. */
+interface CommittedImage {
+  image: PulledImage;
+  existed: boolean;
+  names: string[];
+  movedFrom: Record<string, string>;
+}
+
 /** A layer the pull found or brought; `indexed` gives its uncompressed size once its DiffID matched this image's config. */
 interface FetchedLayer {
   status: 'downloaded' | 'exists';
@@ -291,12 +299,7 @@ export class Puller {
       if (plan.index)
         await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
       const images: PulledImage[] = [];
-      const commits: {
-        image: PulledImage;
-        existed: boolean;
-        names: string[];
-        movedFrom: Record<string, string>;
-      }[] = [];
+      const commits: CommittedImage[] = [];
       for (const [i, image] of plan.images.entries()) {
         const config = planned[i] as ImageConfig;
         await store.putBlob(config.bytes, {
@@ -379,9 +382,7 @@ export class Puller {
    * image is removed (its blobs go with it unless another image uses them), an image that was already there
    * loses only the names this pull gave it, and every name this pull moved returns to its earlier image.
    */
-  private async refuse(
-    commits: { image: PulledImage; existed: boolean; names: string[]; movedFrom: Record<string, string> }[],
-  ): Promise<void> {
+  private async refuse(commits: CommittedImage[]): Promise<void> {
     const { store } = this.options;
     for (const commit of commits) {
       if (commit.existed) {
@@ -573,12 +574,7 @@ export class Puller {
     const header = await readLayerIndexHeader(file).catch(() => undefined);
     if (!header) return this.finishIndex(layer, indexLayer(store.openBlob(layer.digest)), diffId);
     const expected = await diffId;
-    if (header.diffId !== expected) {
-      throw diffIdRefusal(
-        new BerthError('DIGEST_MISMATCH', 'DiffID mismatch', { expected, actual: header.diffId }),
-        layer.digest,
-      );
-    }
+    checkDiffId(layer.digest, header.diffId, expected);
     return header.uncompressedSize;
   }
 
@@ -595,12 +591,7 @@ export class Puller {
     const [index, expected] = await Promise.all([indexing, diffId]).catch((err: unknown) => {
       throw diffIdRefusal(err, layer.digest);
     });
-    if (index.diffId !== expected) {
-      throw diffIdRefusal(
-        new BerthError('DIGEST_MISMATCH', 'DiffID mismatch', { expected, actual: index.diffId }),
-        layer.digest,
-      );
-    }
+    checkDiffId(layer.digest, index.diffId, expected);
     if (options.write === false) return index.uncompressedSize;
     const { store } = this.options;
     const [, { writeLayerIndex }] = await loadIndexing();
@@ -765,6 +756,12 @@ class IndexerPause {
       this.held = this.release = undefined;
     }
   }
+}
+
+/** Refuses layer `digest` unless its DiffID `actual` is the config's `expected`. */
+function checkDiffId(digest: string, actual: string, expected: string): void {
+  if (actual !== expected)
+    throw diffIdRefusal(new BerthError('DIGEST_MISMATCH', 'DiffID mismatch', { expected, actual }), digest);
 }
 
 /** Names the layer and the config's DiffID when the indexer found another DiffID; other errors pass as they are. */
