@@ -1,6 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { emptyRegistriesConf } from '../../electron/core/reference/registries-conf';
 import { RegistryPool } from '../../electron/core/registry/connect';
 import { Puller } from '../../electron/core/pull/pull';
@@ -84,6 +84,64 @@ describe('round trips of a small pull', () => {
       .map((r) => r.url)
       .filter((url) => url === configPath || url === layerPath);
     expect(order).toEqual([configPath, layerPath, configPath]);
+  });
+
+  it('frees a download slot once a layer’s bytes are in, before its flush, fsync and digest check', async () => {
+    const image = buildImage({
+      layers: [
+        { entries: [{ path: 'd.txt', size: 300_000 }] },
+        { entries: [{ path: 'e.txt', size: 300_000 }] },
+      ],
+    });
+    await pushImage(harness.registry, 'berth/trips-slot', '1', image);
+    const conf = emptyRegistriesConf();
+    const pool = new RegistryPool({
+      conf,
+      certsDirs: [],
+      auth: { read: [], write: join(harness.scratch, 'auth.json') },
+    });
+    harness.track(pool);
+    const store = await ImageStore.open(await mkdtemp(join(harness.scratch, 'store-')));
+    // The first layer to finish its transfer is held before its commit until both layers were requested.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let gated = false;
+    const layers = new Set(image.layers.map((l) => l.digest));
+    const ingest = store.ingest.bind(store);
+    store.ingest = async (expected) => {
+      const writer = await ingest(expected);
+      if (!layers.has(expected.digest)) return writer;
+      const commit = writer.commit.bind(writer);
+      writer.commit = async () => {
+        if (!gated) {
+          gated = true;
+          await gate;
+        }
+        return commit();
+      };
+      return writer;
+    };
+    const puller = new Puller({
+      store,
+      registries: pool,
+      conf,
+      hostPlatform: { os: 'linux', architecture: 'amd64' },
+      parallel: 1,
+    });
+    harness.proxy.clear();
+    const pulled = puller.pull({ reference: `${harness.proxy.host}/berth/trips-slot:1` });
+    const layerRequests = (): string[] =>
+      harness.proxy
+        .requests()
+        .map((r) => r.url)
+        .filter((url) => [...layers].some((digest) => url.endsWith(digest)));
+    try {
+      await vi.waitFor(() => expect(layerRequests()).toHaveLength(2), { timeout: 5_000 });
+      expect(gated).toBe(true);
+    } finally {
+      openGate();
+    }
+    expect((await pulled).imageId).toBe(image.configDigest);
   });
 
   it('sends one request after another over one kept-alive connection', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { performance } from 'node:perf_hooks';
 import type { Platform, PullProgress } from '../../../shared/contract';
 import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
@@ -26,6 +27,7 @@ import {
 } from '../registry/platform';
 import { backoffDelay, defaultRetryPolicy, type RetryPolicy } from '../registry/retry';
 import type { ImageStore } from '../store/image-store';
+import type { BlobWriter } from '../store/ingest';
 import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
 import { PullTracker } from './progress';
@@ -265,24 +267,31 @@ export class Puller {
     const pause = new IndexerPause();
     const stopWatching = pause.watch();
     try {
-      await runLimited(layers, this.options.parallel ?? 3, async (layer) => {
-        try {
-          results.set(
-            layer.digest,
-            await this.fetchLayer(
-              located,
-              layer,
-              diffIdOf.get(layer.digest) as Promise<string>,
-              tracker,
-              pause,
-              inner.signal,
-            ),
-          );
-        } catch (err) {
-          inner.abort();
-          throw err;
-        }
-      });
+      // Every layer starts at once; `transfers` lets only `parallel` of them move bytes at a time.
+      const transfers = pLimit(Math.max(1, this.options.parallel ?? 3));
+      let firstFailure: { error: unknown } | undefined;
+      await Promise.all(
+        layers.map(async (layer) => {
+          try {
+            results.set(
+              layer.digest,
+              await this.fetchLayer(
+                located,
+                layer,
+                diffIdOf.get(layer.digest) as Promise<string>,
+                tracker,
+                pause,
+                transfers,
+                inner.signal,
+              ),
+            );
+          } catch (err) {
+            firstFailure ??= { error: err };
+            inner.abort();
+          }
+        }),
+      );
+      if (firstFailure) throw firstFailure.error;
     } catch (err) {
       // A config that failed is why the downloads stopped: its error is the one to report.
       if (!signal.aborted) await configs;
@@ -295,21 +304,22 @@ export class Puller {
     // The commit is a few short steps, each of which would otherwise queue behind tar parsing on this thread.
     const { images, commits } = await pause.during(async () => {
       const planned = await configs;
-
-      if (plan.index)
-        await store.putBlob(plan.index.bytes, { digest: plan.index.digest, size: plan.index.size });
+      // Independent files, written side by side so their fsyncs overlap; by digest, as two platforms' images
+      // can share a config.
+      const small = new Map<string, { bytes: Uint8Array; size: number }>();
+      if (plan.index) small.set(plan.index.digest, plan.index);
+      for (const [i, image] of plan.images.entries()) {
+        const { config } = image.manifest.parsed;
+        small.set(config.digest, { bytes: (planned[i] as ImageConfig).bytes, size: config.size });
+        small.set(image.manifest.digest, image.manifest);
+      }
+      await Promise.all(
+        [...small].map(([digest, { bytes, size }]) => store.putBlob(bytes, { digest, size })),
+      );
       const images: PulledImage[] = [];
       const commits: CommittedImage[] = [];
       for (const [i, image] of plan.images.entries()) {
         const config = planned[i] as ImageConfig;
-        await store.putBlob(config.bytes, {
-          digest: image.manifest.parsed.config.digest,
-          size: image.manifest.parsed.config.size,
-        });
-        await store.putBlob(image.manifest.bytes, {
-          digest: image.manifest.digest,
-          size: image.manifest.size,
-        });
         const existed = await store.resolve(image.manifest.digest).then(
           () => true,
           () => false,
@@ -524,6 +534,7 @@ export class Puller {
     diffId: Promise<string>,
     tracker: PullTracker,
     pause: IndexerPause,
+    transfers: LimitFunction,
     signal: AbortSignal,
   ): Promise<FetchedLayer> {
     for (;;) {
@@ -544,7 +555,7 @@ export class Puller {
         indexed.catch(() => undefined);
         return { status: 'exists', indexed };
       }
-      const download = this.download(located, layer, tracker, pause, signal);
+      const download = this.download(located, layer, tracker, pause, transfers, signal);
       this.inflight.set(layer.digest, download);
       let indexing: Promise<LayerIndex>;
       try {
@@ -612,77 +623,58 @@ export class Puller {
     layer: Descriptor,
     tracker: PullTracker,
     pause: IndexerPause,
+    transfers: LimitFunction,
     signal: AbortSignal,
   ): Promise<{ indexing: Promise<LayerIndex> }> {
     const { store } = this.options;
     const expected = { digest: layer.digest, size: layer.size };
     const [{ indexLayer }] = await loadIndexing();
-    let writer = await store.ingest(expected);
-    if (writer.exists) {
-      // Another process stored it since the check: index the stored bytes.
-      await writer.commit();
-      const indexing = indexLayer(store.openBlob(layer.digest));
-      indexing.catch(() => undefined);
-      return { indexing };
-    }
+    let writer!: BlobWriter;
+    let indexing!: Promise<LayerIndex>;
     // Wrapped so that awaiting the follower's start does not await its result.
-    const follow = async (): Promise<{ indexing: Promise<LayerIndex> }> => {
+    const follow = async (): Promise<void> => {
       // Progress counts bytes in the file, which is what a resume after a crash starts from.
       writer.watchStored((bytes) => tracker.layerBytes(layer.digest, bytes));
-      const indexing = indexLayer(pause.through(await writer.follow()), { handOverSource: true });
+      indexing = indexLayer(pause.through(await writer.follow()), { handOverSource: true });
       indexing.catch(() => undefined);
-      return { indexing };
     };
-    let { indexing } = await follow();
-    try {
-      let failures = 0;
-      while (writer.offset < layer.size) {
-        const offset = writer.offset;
-        tracker.layerBytes(layer.digest, writer.stored);
-        tracker.layerStatus(layer.digest, 'downloading');
-        const blob = await located.client.fetchBlob(located.repository, layer.digest, {
-          offset,
+    // Only the transfer holds one of the pull's download slots: the flush, fsync and digest check that follow
+    // run outside it, so the next layer's transfer starts as soon as this one's last byte arrived.
+    const storedMeanwhile = await transfers(async (): Promise<boolean> => {
+      if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+      writer = await store.ingest(expected);
+      // Another process stored it since the check.
+      if (writer.exists) return true;
+      await follow();
+      try {
+        await this.transfer(
+          located,
+          layer,
+          tracker,
+          () => writer,
           signal,
-          onRetry: (n) => tracker.layerStatus(layer.digest, 'retrying', Math.ceil(n.delayMs / 1000)),
-        });
-        if (blob.start !== offset) {
-          await writer.abort({ keep: false });
-          writer = await store.ingest(expected);
-          ({ indexing } = await follow());
-          tracker.layerBytes(layer.digest, 0);
-        }
-        tracker.layerStatus(layer.digest, 'downloading');
-        let broken: unknown;
-        try {
-          for await (const chunk of blob.body as AsyncIterable<Buffer>) {
-            await writer.write(chunk).catch((err: unknown) => {
-              throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
-            });
-          }
-        } catch (err) {
-          blob.body.destroy();
-          if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
-          if (err instanceof BerthError) throw err;
-          broken = err;
-        }
-        if (writer.offset >= layer.size && broken === undefined) break;
-        failures++;
-        if (failures >= this.policy.attempts) {
-          throw new BerthError(
-            'NETWORK',
-            `download of layer ${layer.digest} kept breaking off (${failures} times); ${writer.offset} of ${layer.size} bytes are kept for the next try`,
-            { digest: layer.digest, offset: writer.offset },
-          );
-        }
-        const delay = backoffDelay(this.policy, failures);
-        tracker.layerStatus(layer.digest, 'retrying', Math.ceil(delay / 1000));
-        try {
-          await this.policy.sleep(delay, signal);
-        } catch {
-          throw new BerthError('CANCELLED', 'cancelled');
-        }
+          async () => {
+            await writer.abort({ keep: false });
+            writer = await store.ingest(expected);
+            await follow();
+          },
+        );
+      } catch (err) {
+        await writer.abort({ keep: true });
+        // The follower ends with the writer; wait for the indexer to let go of the file.
+        await indexing.catch(() => undefined);
+        throw err;
       }
-      tracker.layerStatus(layer.digest, 'verifying');
+      return false;
+    });
+    if (storedMeanwhile) {
+      await writer.commit();
+      const stored = indexLayer(store.openBlob(layer.digest));
+      stored.catch(() => undefined);
+      return { indexing: stored };
+    }
+    tracker.layerStatus(layer.digest, 'verifying');
+    try {
       await writer.commit().catch((err: unknown) => {
         // A queued write that failed (a full disk) surfaces here.
         throw err instanceof BerthError
@@ -691,11 +683,71 @@ export class Puller {
       });
     } catch (err) {
       await writer.abort({ keep: true });
-      // The follower ends with the writer; wait for the indexer to let go of the file.
       await indexing.catch(() => undefined);
       throw err;
     }
     return { indexing };
+  }
+
+  /**
+   * Moves a layer's bytes from the registry into its writer, from the writer's offset on, resuming with Range
+   * after a break; `restart` starts the file over when the server ignored the Range.
+   */
+  private async transfer(
+    located: Located,
+    layer: Descriptor,
+    tracker: PullTracker,
+    current: () => BlobWriter,
+    signal: AbortSignal,
+    restart: () => Promise<void>,
+  ): Promise<void> {
+    const { store } = this.options;
+    let failures = 0;
+    while (current().offset < layer.size) {
+      const offset = current().offset;
+      tracker.layerBytes(layer.digest, current().stored);
+      tracker.layerStatus(layer.digest, 'downloading');
+      const blob = await located.client.fetchBlob(located.repository, layer.digest, {
+        offset,
+        signal,
+        onRetry: (n) => tracker.layerStatus(layer.digest, 'retrying', Math.ceil(n.delayMs / 1000)),
+      });
+      if (blob.start !== offset) {
+        await restart();
+        tracker.layerBytes(layer.digest, 0);
+      }
+      tracker.layerStatus(layer.digest, 'downloading');
+      const writer = current();
+      let broken: unknown;
+      try {
+        for await (const chunk of blob.body as AsyncIterable<Buffer>) {
+          await writer.write(chunk).catch((err: unknown) => {
+            throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
+          });
+        }
+      } catch (err) {
+        blob.body.destroy();
+        if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+        if (err instanceof BerthError) throw err;
+        broken = err;
+      }
+      if (writer.offset >= layer.size && broken === undefined) return;
+      failures++;
+      if (failures >= this.policy.attempts) {
+        throw new BerthError(
+          'NETWORK',
+          `download of layer ${layer.digest} kept breaking off (${failures} times); ${writer.offset} of ${layer.size} bytes are kept for the next try`,
+          { digest: layer.digest, offset: writer.offset },
+        );
+      }
+      const delay = backoffDelay(this.policy, failures);
+      tracker.layerStatus(layer.digest, 'retrying', Math.ceil(delay / 1000));
+      try {
+        await this.policy.sleep(delay, signal);
+      } catch {
+        throw new BerthError('CANCELLED', 'cancelled');
+      }
+    }
   }
 }
 
@@ -835,26 +887,4 @@ function platformMatches(have: Platform, wanted: Platform): boolean {
       t.architecture === h.architecture &&
       (have.variant === undefined || t.variant === h.variant),
   );
-}
-
-/** Runs `work` over `items` with at most `limit` at once; the first failure is thrown after all settle. */
-async function runLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let firstError: unknown;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (err) {
-        if (!failed) {
-          failed = true;
-          firstError = err;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed) throw firstError;
 }
