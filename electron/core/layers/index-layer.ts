@@ -1,6 +1,6 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
+import { Blake3Hasher, blake3 } from './blake3';
 import { elideInput } from '../../../shared/digest';
 import { BerthError } from '../../../shared/error';
 import {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { BerthError } from '../../../shared/error';
 import { claimGunzipWorker, gunzipOffThread, releaseGunzipWorker } from './gunzip-worker';
 import type { LayerCompression } from './layer-entry';
@@ -94,6 +93,8 @@ function zstdWindowBytes(frame: Uint8Array): number | undefined {
 }
 
 async function* zstdDecode(source: AsyncIterable<Buffer>, maxWindow: number): AsyncGenerator<Buffer> {
+  // Loaded on the first zstd layer: evaluating fzstd builds its tables (about 5 ms of every pull's start).
+  const { Decompress } = await import('fzstd');
   const out: Buffer[] = [];
   const decoder = new Decompress((chunk) => {
     if (chunk.length > 0) out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
