@@ -16,7 +16,8 @@ import {
   type LayerIndex,
 } from '../layers/layer-entry';
 import { MergedFilesystem, layerIndexes } from '../layers/merged-filesystem';
-import { TarFeed, entryTypeOf } from '../layers/tar-feed';
+import { TarFeed } from '../layers/tar-entry-feed';
+import { entryTypeOf } from '../layers/tar-feed';
 import type { ImageStore, ResolvedImage } from '../store/image-store';
 import { layerIndexSource } from './rootfs-layer';
 import { TarWriter, type TarEntryHeader } from './rootfs-tar';

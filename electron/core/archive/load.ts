@@ -14,7 +14,8 @@ import {
   detectCompression,
   type DecodeLimits,
 } from '../layers/layer-stream';
-import { TarFeed, defaultTarLimits } from '../layers/tar-feed';
+import { TarFeed } from '../layers/tar-entry-feed';
+import { defaultTarLimits } from '../layers/tar-feed';
 import { hostPlatform } from '../registry/platform';
 import { normalizeName, type ImageStore } from '../store/image-store';
 import { parseConfig, parseIndexBlob, parseManifest, type ManifestDocument } from '../store/image-facts';

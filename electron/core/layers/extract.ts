@@ -7,7 +7,8 @@ import type { ReadEntry } from 'tar';
 import { BerthError } from '../../../shared/error';
 import { decodeLayer, defaultDecodeLimits, type DecodeLimits } from './layer-stream';
 import { baseName, normalizeEntryPath, parentPath, resolveLinkTarget, whiteoutPrefix } from './layer-entry';
-import { TarFeed, defaultTarLimits, entryTypeOf, type TarLimits } from './tar-feed';
+import { TarFeed } from './tar-entry-feed';
+import { defaultTarLimits, entryTypeOf, type TarLimits } from './tar-feed';
 import type { MergedFilesystem } from './merged-filesystem';
 
 /** A layer blob as a stream, or a function that opens it afresh (needed to follow hardlinks out of a selection). */
