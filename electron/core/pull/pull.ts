@@ -629,64 +629,59 @@ export class Puller {
     const { store } = this.options;
     const expected = { digest: layer.digest, size: layer.size };
     const [{ indexLayer }] = await loadIndexing();
-    let writer!: BlobWriter;
-    let indexing!: Promise<LayerIndex>;
+    let writer: BlobWriter | undefined;
+    let indexing: Promise<LayerIndex> | undefined;
     // Wrapped so that awaiting the follower's start does not await its result.
-    const follow = async (): Promise<void> => {
+    const follow = async (opened: BlobWriter): Promise<void> => {
       // Progress counts bytes in the file, which is what a resume after a crash starts from.
-      writer.watchStored((bytes) => tracker.layerBytes(layer.digest, bytes));
-      indexing = indexLayer(pause.through(await writer.follow()), { handOverSource: true });
+      opened.watchStored((bytes) => tracker.layerBytes(layer.digest, bytes));
+      indexing = indexLayer(pause.through(await opened.follow()), { handOverSource: true });
       indexing.catch(() => undefined);
     };
-    // Only the transfer holds one of the pull's download slots: the flush, fsync and digest check that follow
-    // run outside it, so the next layer's transfer starts as soon as this one's last byte arrived.
-    const storedMeanwhile = await transfers(async (): Promise<boolean> => {
-      if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
-      writer = await store.ingest(expected);
-      // Another process stored it since the check.
-      if (writer.exists) return true;
-      await follow();
-      try {
+    try {
+      // Only the transfer holds one of the pull's download slots: the flush, fsync and digest check that
+      // follow run outside it, so the next layer's transfer starts as soon as this one's last byte arrived.
+      const storedMeanwhile = await transfers(async (): Promise<boolean> => {
+        if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');
+        writer = await store.ingest(expected);
+        // Another process stored it since the check.
+        if (writer.exists) return true;
+        await follow(writer);
         await this.transfer(
           located,
           layer,
           tracker,
-          () => writer,
+          () => writer as BlobWriter,
           signal,
           async () => {
-            await writer.abort({ keep: false });
+            await writer?.abort({ keep: false });
             writer = await store.ingest(expected);
-            await follow();
+            await follow(writer);
           },
         );
-      } catch (err) {
-        await writer.abort({ keep: true });
-        // The follower ends with the writer; wait for the indexer to let go of the file.
-        await indexing.catch(() => undefined);
-        throw err;
+        return false;
+      });
+      const done = writer as BlobWriter;
+      if (storedMeanwhile) {
+        await done.commit();
+        indexing = indexLayer(store.openBlob(layer.digest));
+        indexing.catch(() => undefined);
+        return { indexing };
       }
-      return false;
-    });
-    if (storedMeanwhile) {
-      await writer.commit();
-      const stored = indexLayer(store.openBlob(layer.digest));
-      stored.catch(() => undefined);
-      return { indexing: stored };
-    }
-    tracker.layerStatus(layer.digest, 'verifying');
-    try {
-      await writer.commit().catch((err: unknown) => {
+      tracker.layerStatus(layer.digest, 'verifying');
+      await done.commit().catch((err: unknown) => {
         // A queued write that failed (a full disk) surfaces here.
         throw err instanceof BerthError
           ? err
           : storeWriteError(err, store.root, `download of layer ${layer.digest}`);
       });
+      return { indexing: indexing as Promise<LayerIndex> };
     } catch (err) {
-      await writer.abort({ keep: true });
-      await indexing.catch(() => undefined);
+      await writer?.abort({ keep: true });
+      // The follower ends with the writer; wait for the indexer to let go of the file.
+      await indexing?.catch(() => undefined);
       throw err;
     }
-    return { indexing };
   }
 
   /**
