@@ -9,13 +9,15 @@ test('opens on an empty image list', async ({ host, imagesPage }, testInfo) => {
   testInfo.annotations.push({ type: 'screenshot', description: 'test-results/screenshots' });
 });
 
-test('the app chunk is marked for V8 to compile while it streams in, not during the first render', async ({
+test('the chunks of the first screen are preloaded and marked for V8 to compile while they stream in', async ({
   host,
 }) => {
   test.skip(host.kind !== 'serve', 'the Electron window reads the same files from disk');
-  const href = await host.page.locator('link[rel="modulepreload"][href*="render-app-"]').getAttribute('href');
-  expect(href).toMatch(/render-app-.*\.js$/);
-  const chunk = await host.page.request.get(new URL(href ?? '', host.page.url()).href);
-  expect(chunk.status()).toBe(200);
-  expect(await chunk.text()).toMatch(/^\/\/# allFunctionsCalledOnLoad\n/);
+  for (const name of ['render-app', 'react-dom']) {
+    const href = await host.page.locator(`link[rel="modulepreload"][href*="/${name}-"]`).getAttribute('href');
+    expect(href).toMatch(new RegExp(`/${name}-[^/]*\\.js$`));
+    const chunk = await host.page.request.get(new URL(href ?? '', host.page.url()).href);
+    expect(chunk.status()).toBe(200);
+    expect(await chunk.text()).toMatch(/^\/\/# allFunctionsCalledOnLoad\n/);
+  }
 });
