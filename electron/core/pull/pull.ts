@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { performance } from 'node:perf_hooks';
 import type { Platform, PullProgress } from '../../../shared/contract';
 import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
 import { formatReference, repositoryOf } from '../../../shared/reference';
@@ -30,6 +29,7 @@ import type { ImageStore } from '../store/image-store';
 import type { BlobWriter } from '../store/ingest';
 import { loadLockLibrary } from '../store/lock';
 import { explainNoSpace, storeWriteError } from '../store/no-space';
+import { IndexerPause } from './indexer-pause';
 import { PullTracker } from './progress';
 
 /**
@@ -742,65 +742,6 @@ export class Puller {
       } catch {
         throw new BerthError('CANCELLED', 'cancelled');
       }
-    }
-  }
-}
-
-/**
- * Holds back the layer indexers' reads of downloaded bytes, for two reasons: while the pull commits its image
- * (a few short steps, each of which would otherwise queue behind tar parsing on this thread), and while the
- * downloads keep this thread saturated. Downloads then come first and the image is usable sooner; when the
- * network is the bottleneck the thread has idle time and indexing runs alongside the downloads.
- */
-class IndexerPause {
-  private held: Promise<void> | undefined;
-  private release: (() => void) | undefined;
-  private committing = false;
-  private busy = false;
-
-  /** Samples this thread's event-loop utilization every `intervalMs` until the returned stop is called. */
-  watch(intervalMs = 20, saturated = 0.9): () => void {
-    let last = performance.eventLoopUtilization();
-    const timer = setInterval(() => {
-      const now = performance.eventLoopUtilization();
-      this.busy = performance.eventLoopUtilization(now, last).utilization >= saturated;
-      last = now;
-      this.update();
-    }, intervalMs);
-    timer.unref();
-    return () => {
-      clearInterval(timer);
-      this.busy = false;
-      this.update();
-    };
-  }
-
-  /** Runs `work` with the indexers held. */
-  async during<T>(work: () => Promise<T>): Promise<T> {
-    this.committing = true;
-    this.update();
-    try {
-      return await work();
-    } finally {
-      this.committing = false;
-      this.update();
-    }
-  }
-
-  /** `source`, waiting before each chunk while held. */
-  async *through(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      if (this.held) await this.held;
-      yield chunk;
-    }
-  }
-
-  private update(): void {
-    if (this.committing || this.busy) {
-      this.held ??= new Promise((resolve) => (this.release = resolve));
-    } else {
-      this.release?.();
-      this.held = this.release = undefined;
     }
   }
 }
