@@ -5,6 +5,7 @@ import { BerthError, toWireError, type ErrorCode } from '../../../shared/error';
 import { formatReference, repositoryOf } from '../../../shared/reference';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { prestartGunzipWorker, withGunzipWorkerHeld } from '../layers/gunzip-worker';
 import type * as IndexFile from '../layers/index-file';
 import type * as IndexLayer from '../layers/index-layer';
@@ -715,11 +716,10 @@ export class Puller {
       const writer = current();
       let broken: unknown;
       try {
-        for await (const chunk of blob.body as AsyncIterable<Buffer>) {
-          await writer.write(chunk).catch((err: unknown) => {
-            throw storeWriteError(err, store.root, `download of layer ${layer.digest}`);
-          });
-        }
+        await pipeline(
+          blob.body,
+          writer.stream((err) => storeWriteError(err, store.root, `download of layer ${layer.digest}`)),
+        );
       } catch (err) {
         blob.body.destroy();
         if (signal.aborted) throw new BerthError('CANCELLED', 'cancelled');

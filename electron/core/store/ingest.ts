@@ -233,11 +233,21 @@ export class BlobWriter {
     this.wake();
   }
 
-  /** A Writable that feeds `write`, for `pipeline(response.body, writer.stream())`. */
-  stream(): Writable {
+  /**
+   * A Writable that feeds `write`, for `pipeline(response.body, writer.stream())`; `describe` turns a failed
+   * write into the error the pipeline rejects with. Cheaper per chunk than `for await` over the body with an
+   * `await write` each: a 30 MB layer's transfer took 140–180 ms that way in a fresh process, 80–120 ms so.
+   */
+  stream(describe: (err: unknown) => unknown = (err) => err): Writable {
     return new Writable({
+      // The writer queues up to `queuedBytesLimit` itself; with the default mark of 16 KiB the source would be
+      // paused and resumed around every chunk.
+      highWaterMark: 1024 * 1024,
       write: (chunk: Buffer, _encoding, callback) => {
-        this.write(chunk).then(() => callback(), callback);
+        this.write(chunk).then(
+          () => callback(),
+          (err: unknown) => callback(describe(err) as Error),
+        );
       },
     });
   }
