@@ -84,12 +84,13 @@ export async function probeImagesTable({
 }) {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
   let serve;
+  let paintTimer;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     let painted;
     const firstPainted = new Promise((resolve, reject) => {
       painted = resolve;
-      setTimeout(() => reject(new Error('the images table painted no row within 60 s')), 60_000).unref();
+      paintTimer = setTimeout(() => reject(new Error('the images table painted no row within 60 s')), 60_000);
     });
     await page.exposeBinding('__berthFirstPainted', () => painted(performance.now()));
     await page.addInitScript(FIRST_ROW_SCRIPT);
@@ -155,6 +156,8 @@ export async function probeImagesTable({
     );
     return { launchMs, firstRowMs, firstPaintMs, allRowsMs, scrollMs, rowCount };
   } finally {
+    // A probe that failed before the first paint must not leave a rejection behind for the runs after it.
+    clearTimeout(paintTimer);
     if (serve) await stopServe(serve.child);
     await browser.close();
   }
