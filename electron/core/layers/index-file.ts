@@ -40,12 +40,12 @@ class ByteWriter {
 
   varint(value: number): void {
     this.reserve(10);
-    let v = Math.max(0, Math.floor(value));
-    // Most values (prefix lengths, small modes, ids) fit one byte; the division loop is for the rest.
-    if (v < 0x80) {
-      this.buffer[this.length++] = v;
+    // Most values (prefix lengths, small modes, ids) fit one byte: `| 0` floors them as Math.floor would.
+    if (value >= 0 && value < 0x80) {
+      this.buffer[this.length++] = value | 0;
       return;
     }
+    let v = Math.max(0, Math.floor(value));
     while (v >= 0x80) {
       this.buffer[this.length++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
@@ -65,10 +65,30 @@ class ByteWriter {
   }
 
   /**
-   * A length-prefixed UTF-8 string, encoded straight into the buffer (no Buffer per string): the bytes go one
-   * past the length's first byte, and move up in the rare case the length needs more than that byte.
+   * A length-prefixed UTF-8 string of `value` from unit `from` on, encoded straight into the buffer (no Buffer
+   * per string). A short ASCII one (a path's suffix, mostly) is copied unit by unit: cheaper than a call into
+   * `Buffer.write` for its few bytes. Otherwise the bytes go one past the length's first byte, and move up in
+   * the rare case the length needs more than that byte.
    */
-  text(value: string): void {
+  text(value: string, from = 0): void {
+    const units = value.length - from;
+    if (units < 0x80) {
+      this.reserve(units + 1);
+      const buffer = this.buffer;
+      let at = this.length + 1;
+      let i = from;
+      for (; i < value.length; i++) {
+        const unit = value.charCodeAt(i);
+        if (unit >= 0x80) break;
+        buffer[at++] = unit;
+      }
+      if (i === value.length) {
+        buffer[this.length] = units;
+        this.length = at;
+        return;
+      }
+    }
+    if (from > 0) value = value.slice(from);
     this.reserve(value.length * 3 + 10);
     const written = this.buffer.write(value, this.length + 1, 'utf8');
     if (written < 0x80) {
@@ -217,7 +237,7 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
   for (const entry of entries) {
     const shared = sharedPrefix(previous, entry.path);
     writer.varint(shared);
-    writer.text(entry.path.slice(shared));
+    writer.text(entry.path, shared);
     previous = entry.path;
     writer.byte(typeCode[entry.type]);
     const hash = entry.contentHash !== undefined && entry.contentHash.length === 64;
