@@ -20,6 +20,7 @@ import {
   berthClient,
   decompressFloor,
   podmanClient,
+  openBerthApp,
   pullWith,
   skopeoClient,
   unmountUnder,
@@ -120,6 +121,13 @@ const PULL_CHECKS = [
   { text: 'usable ≤ 1.0× skopeo copy', ratioTo: 'skopeo', max: 1.0 },
   { text: 'usable ≤ ⅓× podman pull (3× faster)', ratioTo: 'podman', max: 1 / 3 },
   { text: 'indexed ≤ 1.2× gzip -dc | sha256sum', of: 'berthIndexed', ratioTo: 'floor', max: 1.2 },
+  { text: 'in the app: usable ≤ 1.0× skopeo copy', of: 'berthApp', ratioTo: 'skopeo', max: 1.0 },
+  {
+    text: 'in the app: indexed ≤ 1.2× gzip -dc | sha256sum',
+    of: 'berthAppIndexed',
+    ratioTo: 'floor',
+    max: 1.2,
+  },
 ];
 
 /**
@@ -146,6 +154,16 @@ async function measurePulls(images, registry, berth) {
     const samples = { floor: [], berthIndexed: [] };
     const errors = {};
     for (const client of clients) samples[client.name] = [];
+    let app;
+    if (berth.appBundle) {
+      samples.berthApp = [];
+      samples.berthAppIndexed = [];
+      const opened = await attempt(`${pull.id} berth app`, () =>
+        openBerthApp(repoRoot, scratch, berth.appBundle),
+      );
+      if (opened.error) errors.berthApp = opened.error;
+      else app = opened.value;
+    } else errors.berthApp = berth.appReason;
     const pullRuns = runs;
     const runsOf = (name) => Math.min(runs, pull.clientRuns?.[name] ?? runs);
     for (let run = 0; run < pullRuns; run++) {
@@ -178,6 +196,28 @@ async function measurePulls(images, registry, berth) {
           samples.berthIndexed.push({ value: outcome.value.seconds, rssMB: outcome.value.rssMB });
         } else samples[client.name].push({ value: outcome.value.seconds, rssMB: outcome.value.rssMB });
       }
+      if (app && !errors.berthApp) {
+        const refs = [refOf(pull.workload), ...(pull.base ? [refOf(pull.base)] : [])];
+        const outcome = await attempt(`${pull.id} berth app`, async () => {
+          try {
+            if (pull.base) await app.pull(refOf(pull.base));
+            await settleDisk();
+            const times = await app.pull(refOf(pull.workload));
+            const expected = moving.reduce((sum, l) => sum + l.size, 0);
+            if (times.bytes < expected)
+              throw new Error(`the app's pull moved ${times.bytes} bytes, expected at least ${expected}`);
+            return times;
+          } finally {
+            await app.empty(refs);
+          }
+        });
+        if (outcome.error) errors.berthApp = outcome.error;
+        else {
+          const rssMB = await app.peakRssMB();
+          samples.berthApp.push({ value: outcome.value.usableSeconds, rssMB });
+          samples.berthAppIndexed.push({ value: outcome.value.indexedSeconds, rssMB });
+        }
+      }
       await settleDisk();
       const floor = await attempt(`${pull.id} floor`, () =>
         decompressFloor(
@@ -195,7 +235,16 @@ async function measurePulls(images, registry, berth) {
             .join(', '),
       );
     }
-    const figures = { berth: null, berthIndexed: null, skopeo: null, podman: null, floor: null };
+    await app?.close();
+    const figures = {
+      berth: null,
+      berthIndexed: null,
+      berthApp: null,
+      berthAppIndexed: null,
+      skopeo: null,
+      podman: null,
+      floor: null,
+    };
     for (const [name, s] of Object.entries(samples)) if (s.length > 0) figures[name] = figureOf(s, 's');
     rssByPull[pull.id] = samples;
     const compressed = moving.reduce((sum, l) => sum + l.size, 0);
@@ -675,6 +724,13 @@ async function main() {
     if (berth.commands.includes('pull')) berth.pullClient = berthClient(repoRoot);
     else berth.pullReason = `the CLI offers no \`berth pull\`: ${berth.error ?? 'not in berth --help'}`;
     log(`berth CLI: ${berth.error ?? `commands ${berth.commands.join(', ')}`}`);
+    if (wanted('pull')) {
+      const app = berth.commands.includes('serve')
+        ? await bundleBerthWorkload(repoRoot, 'app-pull', bundleDir)
+        : { error: `the CLI offers no \`berth serve\`: ${berth.error ?? 'not in berth --help'}` };
+      if (app.error) berth.appReason = `the app's pull client does not build: ${app.error}`;
+      else berth.appBundle = app.file;
+    }
 
     // The latency figures (store, UI, layer explorer) run first, on the machine as a partial run finds it: after
     // the pulls, with gigabytes just written and deleted, the same probes read up to 1.8x slower.
@@ -698,6 +754,7 @@ async function main() {
     "The floor (`gzip -dc | sha256sum`, every layer at once) is the CPU cost of decompressing and hashing the layers with the common command-line tools (GNU gzip, coreutils sha256sum), with no process start-up or network; a pull can go below it where its inflate is faster than GNU gzip (Node's zlib is).",
     'skopeo copy to an OCI layout downloads and verifies compressed digests only (no decompression); podman pull also decompresses, verifies DiffIDs and unpacks into overlay storage.',
     "Pull rows carry two Berth figures from the same `berth pull` runs: **Berth** is the time until it prints `stored …` (every blob verified against its digest, fsynced, and the name committed: the image lists, inspects, tags, saves and pushes), compared with skopeo and podman; **Berth, indexed** is the time until the process exits, with every layer's DiffID checked against its config and its file index written, compared with the floor. A layer whose DiffID fails then takes the image back out and returns its name to the image it was on.",
+    "**Berth, in the app** and **Berth in the app, indexed** are the same two moments for a pull made in the running app: one `berth serve` per pull row, driven over its WebSocket contract by the renderer's own client, timed from the `pull:start` request to the pull's `stored` and `complete` progress events. Its store is emptied after every run (the images removed with their blobs, checked), so each pull starts from an empty store as the CLI's do; the process is not restarted, so its first run is the first pull after launch (the max in brackets) and the others are what a pull costs in an app already open. Peak RSS there is the app process's own high-water mark over the row (`VmHWM`). The table judges both ways of pulling: a row is met only when every line holds.",
     'Cold store figures start a new Node process (no in-memory caches); the OS page cache stays warm.',
   );
   const busiest = Math.max(loadAtStart[0], loadavg()[0]);

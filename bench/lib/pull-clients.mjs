@@ -1,8 +1,10 @@
-// The clients a pull is measured with: Berth's CLI, skopeo, podman, and the gzip -dc | sha256sum floor.
+// The clients a pull is measured with: Berth's CLI, Berth's app, skopeo, podman, and the gzip -dc | sha256sum floor.
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runTimed } from './measure.mjs';
+import { peakRssOf, startServe, stopServe } from './serve-process.mjs';
 
 /** Unmounts what a killed podman left mounted under `dir` (its overlay home is a bind mount), deepest first. */
 export async function unmountUnder(dir) {
@@ -91,6 +93,36 @@ export function berthClient(repoRoot) {
     }),
     usable: /^stored /m,
     cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/**
+ * Berth's app: one `berth serve` on a fresh store, driven over its WebSocket contract by the renderer's own client
+ * (`bench/berth/app-pull.ts`, bundled to `bundleFile`). The process lives for a whole pull row: its first pull is
+ * the first after launch, the later ones find a warm process, as pulls in a running app do. `empty` removes the
+ * pulled images (and so their blobs) and checks no blob is left, so every pull starts from an empty store.
+ */
+export async function openBerthApp(repoRoot, scratch, bundleFile) {
+  const { connectApp } = await import(pathToFileURL(bundleFile).href);
+  const dir = await mkdtemp(join(scratch, 'berth-app-'));
+  const store = join(dir, 'store');
+  const serve = await startServe(repoRoot, store);
+  const app = connectApp(serve.url);
+  return {
+    store,
+    pull: (ref) => app.pull(ref),
+    async empty(refs) {
+      await app.remove(refs);
+      const blobs = await readdir(join(store, 'blobs', 'sha256')).catch(() => []);
+      if (blobs.length > 0)
+        throw new Error(`the app's store keeps ${blobs.length} blobs after its images were removed`);
+    },
+    peakRssMB: () => peakRssOf(serve.child.pid),
+    async close() {
+      app.close();
+      await stopServe(serve.child);
+      await removeTree(dir);
+    },
   };
 }
 

@@ -5,6 +5,8 @@ import { round } from './measure.mjs';
 export const SUBJECTS = {
   berth: 'Berth',
   berthIndexed: 'Berth, indexed',
+  berthApp: 'Berth, in the app',
+  berthAppIndexed: 'Berth in the app, indexed',
   skopeo: 'skopeo copy',
   podman: 'podman pull',
   floor: 'gzip -dc | sha256sum',
@@ -12,7 +14,7 @@ export const SUBJECTS = {
 };
 
 /** Berth's own figures (the others are peers and references it is compared with). */
-const OWN = new Set(['berth', 'berthIndexed']);
+const OWN = new Set(['berth', 'berthIndexed', 'berthApp', 'berthAppIndexed']);
 
 /** The key of a ratio in `ratios`: the peer for Berth's main figure, `of/peer` for another of its figures. */
 const ratioKey = (of, to) => (of === 'berth' ? to : `${of}/${to}`);
@@ -24,10 +26,14 @@ const ratioKey = (of, to) => (of === 'berth' ? to : `${of}/${to}`);
  */
 export function judge(workload) {
   const berth = workload.figures.berth;
-  // A peer a check compares with another of Berth's figures is shown only against that one.
-  const own = (workload.checks ?? []).filter((check) => check.ratioTo && check.of);
+  // A peer that only checks of Berth's other figures compare with is shown only against those.
+  const checks = workload.checks ?? [];
+  const own = checks.filter((check) => check.ratioTo && check.of);
+  const onlyOwn = (subject) =>
+    own.some((check) => check.ratioTo === subject) &&
+    !checks.some((check) => check.ratioTo === subject && !check.of);
   const pairs = Object.keys(workload.figures)
-    .filter((subject) => !OWN.has(subject) && !own.some((check) => check.ratioTo === subject))
+    .filter((subject) => !OWN.has(subject) && !onlyOwn(subject))
     .map((subject) => ['berth', subject]);
   for (const check of own) pairs.push([check.of, check.ratioTo]);
   workload.ratios = {};

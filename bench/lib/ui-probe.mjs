@@ -1,10 +1,9 @@
 // Measures the images table through `berth serve` in Chromium (Playwright): launch to interactive, first paint
 // of the table, and scrolling to its last row. Times come from the page's own clock (performance.now()).
 /* global window, document, getComputedStyle, requestAnimationFrame -- functions passed to page.evaluate run in Chromium */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from '@playwright/test';
+import { startServe, stopServe } from './serve-process.mjs';
 
 /** Chromium flags for a closed network and a root user. */
 const CHROMIUM_ARGS = [
@@ -35,42 +34,6 @@ const FIRST_ROW_SCRIPT = `(() => {
   new MutationObserver((_, observer) => { if (found()) observer.disconnect(); })
     .observe(document, { childList: true, subtree: true });
 })();`;
-
-async function startServe(repoRoot, store) {
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'berth'), '--store', store, 'serve'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth serve printed no URL:\n${output}`)), 60_000);
-    const onData = (chunk) => {
-      output += chunk.toString('utf8');
-      const match = /(http:\/\/\S+\?token=\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`berth serve exited ${code}:\n${output}`));
-    });
-  });
-  return { child, url, started };
-}
-
-async function stopServe(child) {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /**
  * One cold run: start `berth serve` on `store`, open it in a fresh page, wait for the first row, then scroll
