@@ -10,7 +10,7 @@ import { createWsClient } from '../../renderer/src/client/ws-client';
 export interface AppPullTimes {
   usableSeconds: number;
   indexedSeconds: number;
-  /** Bytes the pull reported moving; a pull that found its image present moved none. */
+  /** Compressed bytes of the layers the pull fetched (not those it found in the store). */
   bytes: number;
 }
 
@@ -62,7 +62,9 @@ export function connectApp(url: string): AppConnection {
       return {
         usableSeconds: (mark.stored - mark.started) / 1000,
         indexedSeconds: ((mark.at as number) - mark.started) / 1000,
-        bytes: final.done,
+        bytes: final.layers
+          .filter((layer) => layer.status !== 'exists')
+          .reduce((sum, layer) => sum + layer.total, 0),
       };
     },
     async remove(references) {

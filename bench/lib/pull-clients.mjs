@@ -109,7 +109,6 @@ export async function openBerthApp(repoRoot, scratch, bundleFile) {
   const serve = await startServe(repoRoot, store);
   const app = connectApp(serve.url);
   return {
-    store,
     pull: (ref) => app.pull(ref),
     async empty(refs) {
       await app.remove(refs);
