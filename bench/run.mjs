@@ -87,7 +87,7 @@ async function treeBytes(dir) {
 }
 
 function checkTools() {
-  const missing = ['skopeo', 'podman', 'docker-registry', 'gzip', 'sha256sum'].filter(
+  const missing = ['skopeo', 'podman', 'docker-registry', 'gzip', 'sha256sum', 'chromium'].filter(
     (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
   );
   if (!existsSync(GNU_TIME)) missing.push('time');

@@ -261,6 +261,11 @@ async function buildLayer(spec, blobsDir) {
     return { ...layer, files: spec.count };
   }
   const { paths, total } = await collectFiles(spec.roots, spec.bytes);
+  // A layer short of its budget would make a different workload than other runs measured, silently.
+  if (total < spec.bytes * 0.9)
+    throw new Error(
+      `layer "${spec.createdBy ?? spec.roots.join(', ')}" needs ${(spec.bytes / MiB).toFixed(0)} MiB of files under ${spec.roots.join(', ')}, found ${(total / MiB).toFixed(0)} MiB; run bench/deps.sh`,
+    );
   // jobs: 1 because node-tar 7's parallel stat stalls the stream on some runs of hard-linked files (/usr/bin/bzip2 and its links).
   const pack = createTar({ cwd: '/', portable: true, mtime: FIXED_TIME, noDirRecurse: true, jobs: 1 }, paths);
   const layer = await writeLayerBlob(pack, blobsDir);
