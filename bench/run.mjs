@@ -470,7 +470,7 @@ async function measureLayers(images) {
   const titles = {
     index: `Index the ${files.toLocaleString('en-US')}-file layer`,
     open: `Open the ${files.toLocaleString('en-US')}-file layer’s merged view: index read from disk, root directory listed`,
-    search: 'Search a glob (*.so*) across the 5 layers of the app image',
+    search: 'Search a glob (`*.so*`) across the 5 layers of the app image',
   };
   const gunzip = [];
   for (let run = 0; run < runs; run++) {

@@ -96,6 +96,58 @@ const STATUS = {
   reported: 'reported',
 };
 
+/** More figures than this and a group is shown a workload at a time: one row each would not fit a page. */
+const wideTable = 4;
+
+/** A check's figure as it compares with its line: a ratio, or the median in its unit. */
+function checkValue(check, unit) {
+  if (check.value === null) return '—';
+  return check.ratioTo ? `${check.value}×` : `${formatValue(check.value, unit)} ${unit}`;
+}
+
+/** One workload as a heading with its status, a table of its figures, its targets and its other ratios. */
+function workloadBlock(w, subjects) {
+  const lines = [`### ${w.title}: ${STATUS[w.status]}`, ''];
+  lines.push('| Figure | Median (min–max) | Peak RSS |', '|---|---|---|');
+  for (const s of subjects) {
+    const figure = w.figures[s];
+    if (!figure) continue;
+    const spread =
+      figure.runs.length > 1
+        ? ` (${formatValue(figure.min, figure.unit)}–${formatValue(figure.max, figure.unit)})`
+        : '';
+    const rss =
+      figure.peakRssMB === null || figure.peakRssMB === undefined
+        ? '—'
+        : `${Math.round(figure.peakRssMB)} MB`;
+    lines.push(
+      `| ${escape(SUBJECTS[s])} | ${formatValue(figure.median, figure.unit)} ${figure.unit}${spread} | ${rss} |`,
+    );
+  }
+  lines.push('');
+  const unit = w.figures.berth?.unit ?? '';
+  for (const check of w.checks ?? [])
+    lines.push(
+      `- ${escape(check.text)}: ${checkValue(check, unit)}${check.met === null ? '' : check.met ? ' ✓' : ' ✗'}`,
+    );
+  const judged = new Set(
+    (w.checks ?? []).filter((c) => c.ratioTo).map((c) => ratioKey(c.of ?? 'berth', c.ratioTo)),
+  );
+  const others = Object.entries(w.ratios ?? {}).filter(([key]) => !judged.has(key));
+  if (others.length > 0)
+    lines.push(
+      `- Also: ${others
+        .map(([key, r]) => {
+          const [of, to] = key.includes('/') ? key.split('/') : ['berth', key];
+          return `${escape(SUBJECTS[of])} ${r}× ${escape(SUBJECTS[to])}`;
+        })
+        .join('; ')}`,
+    );
+  if (w.note) lines.push(`- ${w.note}`);
+  lines.push('');
+  return lines;
+}
+
 /** Renders the results document as Markdown; `analysis` (bench/analysis.md) is the hand-written part on what bounds a missed target. */
 export function renderMarkdown(results, analysis) {
   const m = results.machine;
@@ -128,6 +180,10 @@ export function renderMarkdown(results, analysis) {
     const rows = results.workloads.filter((w) => w.group === group);
     const subjects = Object.keys(SUBJECTS).filter((s) => s === 'berth' || rows.some((w) => s in w.figures));
     lines.push(`## ${group}`, '');
+    if (subjects.length > wideTable) {
+      for (const w of rows) lines.push(...workloadBlock(w, subjects));
+      continue;
+    }
     lines.push(
       `| Workload | ${subjects.map((s) => escape(SUBJECTS[s])).join(' | ')} | Ratios | Target | Status |`,
     );
@@ -171,7 +227,7 @@ export function renderMarkdown(results, analysis) {
     '## How to run',
     '',
     '```sh',
-    'bench/deps.sh                 # once: GNU time, skopeo, podman, docker-registry (Debian packages)',
+    'bench/deps.sh                 # once: GNU time, skopeo, podman, docker-registry, Chromium (Debian packages)',
     'npm run bench                 # full run: writes bench/results/latest.json and this file',
     'BENCH_SCALE=0.1 npm run bench # quick smoke run at a tenth of the sizes (writes bench/results/*.tmp)',
     '```',
