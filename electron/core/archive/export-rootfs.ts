@@ -118,7 +118,7 @@ export async function writeRootfs(
   const { facts } = resolved;
   const source = layerIndexSource(store, facts.layers, facts.diffIds);
   const fs = new MergedFilesystem();
-  for await (const index of layerIndexes(source)) fs.applyLayer(index);
+  for await (const index of layerIndexes(source)) fs.applyLayer(index, { statuses: false });
   const tar = new TarWriter(out);
   const result: ExportResult = {
     id: facts.configDigest,

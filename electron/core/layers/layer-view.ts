@@ -25,7 +25,7 @@ export interface OpenedLayerView {
 async function replay(source: LayerViewSource, layer: number): Promise<ReplayedLayer> {
   const fs = new MergedFilesystem();
   let changes: LayerChanges | undefined;
-  for (let i = 0; i <= layer; i++) changes = fs.applyLayer(await source.load(i));
+  for (let i = 0; i <= layer; i++) changes = fs.applyLayer(await source.load(i), { statuses: i === layer });
   if (changes === undefined) throw new RangeError(`image has no layer ${layer}`);
   return { fs, changes };
 }

@@ -191,8 +191,12 @@ export class MergedFilesystem {
     return this.applied;
   }
 
-  /** Applies the next layer (OCI order: whiteouts and opaque markers act on lower layers only, then entries). */
-  applyLayer(index: LayerIndex): LayerChanges {
+  /**
+   * Applies the next layer (OCI order: whiteouts and opaque markers act on lower layers only, then entries).
+   * `statuses: false` leaves `changes.statuses` empty, for a layer applied only to reach a layer above it: a map
+   * entry per path is most of the time and garbage of replaying a layer of 200,000 paths.
+   */
+  applyLayer(index: LayerIndex, options: { statuses?: boolean } = {}): LayerChanges {
     const layer = this.applied++;
     const changes: LayerChanges = {
       layer,
@@ -201,6 +205,7 @@ export class MergedFilesystem {
       waste: [],
       unmatchedWhiteouts: [],
     };
+    const statuses = options.statuses === false ? undefined : changes.statuses;
     const removedHere = new Map<string, RemovedPath>();
     const remove = (node: FsNode, path: string, cause: RemovalCause): void => {
       const stack: [FsNode, string][] = [[node, path]];
@@ -264,7 +269,7 @@ export class MergedFilesystem {
       const dir = parentPath(entry.path);
       // Sorted entries keep siblings together, so most lookups hit the previous parent.
       if (dir !== lastDir || !lastParent.children) {
-        lastParent = this.ensureDirectory(dir, layer, changes, removedHere, remove);
+        lastParent = this.ensureDirectory(dir, layer, statuses, removedHere, remove);
         lastDir = dir;
       }
       const parent = lastParent;
@@ -279,7 +284,7 @@ export class MergedFilesystem {
             : 'modified';
         existing.entry = entry;
         existing.layer = layer;
-        changes.statuses.set(entry.path, status);
+        statuses?.set(entry.path, status);
         continue;
       }
       if (existing) {
@@ -311,7 +316,7 @@ export class MergedFilesystem {
         }
       }
       parent.children?.set(name, node);
-      changes.statuses.set(entry.path, status);
+      statuses?.set(entry.path, status);
       if (entry.type === 'hardlink') hardlinks.push([node, entry]);
     }
     for (const [node, entry] of hardlinks) {
@@ -329,7 +334,7 @@ export class MergedFilesystem {
   private ensureDirectory(
     dir: string,
     layer: number,
-    changes: LayerChanges,
+    statuses: Map<string, ChangeStatus> | undefined,
     removedHere: Map<string, RemovedPath>,
     remove: (node: FsNode, path: string, cause: RemovalCause) => void,
   ): FsNode {
@@ -353,7 +358,7 @@ export class MergedFilesystem {
           removedHere.delete(path);
         }
         children.set(part, next);
-        changes.statuses.set(path, status);
+        statuses?.set(path, status);
         child = next;
       }
       node = child;
@@ -631,7 +636,7 @@ export async function viewLayer(source: LayerIndexSource, layer: number): Promis
   const fs = new MergedFilesystem();
   let changes: LayerChanges | undefined;
   for await (const index of layerIndexes(source)) {
-    changes = fs.applyLayer(index);
+    changes = fs.applyLayer(index, { statuses: fs.layerCount === layer });
     if (changes.layer === layer) break;
   }
   if (changes?.layer !== layer) throw new RangeError(`image has no layer ${layer}`);

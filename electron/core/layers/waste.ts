@@ -47,7 +47,7 @@ export async function analyzeWaste(source: LayerIndexSource): Promise<WasteRepor
     for (const entry of index.entries) if (entry.type === 'file') bytes += entry.size;
     for (const duplicate of index.duplicates) bytes += duplicate.size;
     totalBytes += bytes;
-    const changes = fs.applyLayer(index);
+    const changes = fs.applyLayer(index, { statuses: false });
     layers.push({ layer: changes.layer, bytes, wastedBytes: 0 });
     items.push(...changes.waste);
   }

@@ -42,6 +42,7 @@ const layers: FixtureEntry[][] = [
     { path: 'file-to-dir/', type: 'dir' },
     { path: 'file-to-dir/child', size: 12 },
     { path: 'dir-to-file', size: 13 },
+    { path: 'usr/lib/', type: 'dir', mode: 0o750 },
     { path: 'usr/lib/libx.so.2', size: 4100 },
     { path: 'usr/lib/libx.so', type: 'symlink', linkname: 'libx.so.2' },
     { path: 'usr/bin/tool', type: 'whiteout' },
@@ -98,6 +99,27 @@ describe('directory listings', () => {
       );
     }
     expect(checked).toBeGreaterThan(30);
+  });
+
+  it('are the same when the layers below were applied without their statuses', async () => {
+    const indexes = await indexImage(layers);
+    for (let top = 1; top < indexes.length; top++) {
+      const full = new MergedFilesystem();
+      const lean = new MergedFilesystem();
+      let fullChanges = full.applyLayer(indexes[0]!);
+      let leanChanges = lean.applyLayer(indexes[0]!, { statuses: false });
+      expect(leanChanges.statuses.size).toBe(0);
+      expect(fullChanges.statuses.size).toBeGreaterThan(0);
+      for (let i = 1; i <= top; i++) {
+        fullChanges = full.applyLayer(indexes[i]!);
+        leanChanges = lean.applyLayer(indexes[i]!, { statuses: i === top });
+      }
+      expect(leanChanges).toEqual(fullChanges);
+      const listings = lean.directoryListings(leanChanges);
+      const label = `layer ${top} over lean layers`;
+      expectSameListings(full.mergedTree(fullChanges), (p) => listings.list(p, 'merged'), `${label} merged`);
+      expectSameListings(full.layerTree(fullChanges), (p) => listings.list(p, 'layer'), `${label} layer`);
+    }
   });
 
   it('lists a removed directory by its ghosts and says nothing of paths that are not directories', async () => {
