@@ -68,17 +68,28 @@ function formatValue(value, unit) {
   return String(value);
 }
 
-function cell(figure) {
-  if (!figure) return '—';
+/** A figure's median in its unit, with its min–max when it has more than one run. */
+function medianWithSpread(figure) {
   const spread =
     figure.runs.length > 1
       ? ` (${formatValue(figure.min, figure.unit)}–${formatValue(figure.max, figure.unit)})`
       : '';
+  return `${formatValue(figure.median, figure.unit)} ${figure.unit}${spread}`;
+}
+
+function cell(figure) {
+  if (!figure) return '—';
   const rss =
     figure.peakRssMB !== null && figure.peakRssMB !== undefined && figure.unit !== 'MB'
       ? `, ${Math.round(figure.peakRssMB)} MB RSS`
       : '';
-  return `${formatValue(figure.median, figure.unit)} ${figure.unit}${spread}${rss}`;
+  return `${medianWithSpread(figure)}${rss}`;
+}
+
+/** A ratio as the report words it: `<Berth figure>: <r>× <peer>`, the figure left out for Berth's main one. */
+function ratioText(key, ratio) {
+  const [of, to] = key.includes('/') ? key.split('/') : ['berth', key];
+  return `${of === 'berth' ? '' : `${escape(SUBJECTS[of])}: `}${ratio}× ${escape(SUBJECTS[to])}`;
 }
 
 /** Escapes the pipe that would end a Markdown table cell. */
@@ -112,17 +123,11 @@ function workloadBlock(w, subjects) {
   for (const s of subjects) {
     const figure = w.figures[s];
     if (!figure) continue;
-    const spread =
-      figure.runs.length > 1
-        ? ` (${formatValue(figure.min, figure.unit)}–${formatValue(figure.max, figure.unit)})`
-        : '';
     const rss =
       figure.peakRssMB === null || figure.peakRssMB === undefined
         ? '—'
         : `${Math.round(figure.peakRssMB)} MB`;
-    lines.push(
-      `| ${escape(SUBJECTS[s])} | ${formatValue(figure.median, figure.unit)} ${figure.unit}${spread} | ${rss} |`,
-    );
+    lines.push(`| ${escape(SUBJECTS[s])} | ${medianWithSpread(figure)} | ${rss} |`);
   }
   lines.push('');
   const unit = w.figures.berth?.unit ?? '';
@@ -134,15 +139,7 @@ function workloadBlock(w, subjects) {
     (w.checks ?? []).filter((c) => c.ratioTo).map((c) => ratioKey(c.of ?? 'berth', c.ratioTo)),
   );
   const others = Object.entries(w.ratios ?? {}).filter(([key]) => !judged.has(key));
-  if (others.length > 0)
-    lines.push(
-      `- Also: ${others
-        .map(([key, r]) => {
-          const [of, to] = key.includes('/') ? key.split('/') : ['berth', key];
-          return `${escape(SUBJECTS[of])} ${r}× ${escape(SUBJECTS[to])}`;
-        })
-        .join('; ')}`,
-    );
+  if (others.length > 0) lines.push(`- Also: ${others.map(([key, r]) => ratioText(key, r)).join('; ')}`);
   if (w.note) lines.push(`- ${w.note}`);
   lines.push('');
   return lines;
@@ -190,10 +187,7 @@ export function renderMarkdown(results, analysis) {
     lines.push(`|---|${subjects.map(() => '---').join('|')}|---|---|---|`);
     for (const w of rows) {
       const ratios = Object.entries(w.ratios ?? {})
-        .map(([key, r]) => {
-          const [of, to] = key.includes('/') ? key.split('/') : ['berth', key];
-          return `${of === 'berth' ? '' : `${escape(SUBJECTS[of])}: `}${r}× ${escape(SUBJECTS[to])}`;
-        })
+        .map(([key, r]) => ratioText(key, r))
         .join('<br>');
       const target =
         (w.checks ?? [])
