@@ -22,6 +22,7 @@ import {
   podmanClient,
   openBerthApp,
   pullWith,
+  nodeTransferClient,
   skopeoClient,
   unmountUnder,
 } from './lib/pull-clients.mjs';
@@ -140,7 +141,7 @@ async function settleDisk() {
 }
 
 async function measurePulls(images, registry, berth) {
-  const clients = [skopeoClient(), podmanClient()];
+  const clients = [skopeoClient(), podmanClient(), nodeTransferClient()];
   if (berth.pullClient) clients.push(berth.pullClient);
   const refOf = (id) => `${registry.host}/${images.workloads[id].repo}:${images.workloads[id].tag}`;
   const blobFile = (digest) => join(images.blobsDir, digest.slice('sha256:'.length));
@@ -244,6 +245,7 @@ async function measurePulls(images, registry, berth) {
       skopeo: null,
       podman: null,
       floor: null,
+      nodeTransfer: null,
     };
     for (const [name, s] of Object.entries(samples)) if (s.length > 0) figures[name] = figureOf(s, 's');
     rssByPull[pull.id] = samples;
@@ -262,6 +264,8 @@ async function measurePulls(images, registry, berth) {
       },
       figures,
       checks: PULL_CHECKS,
+      // No target: how the bound on a Node process started for one pull compares with skopeo on this machine.
+      comparisons: [['nodeTransfer', 'skopeo']],
       reason: figures.berth
         ? undefined
         : errors.berth

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runTimed } from './measure.mjs';
 import { peakRssOf, startServe, stopServe } from './serve-process.mjs';
 
@@ -71,6 +71,29 @@ export function podmanClient(driver = 'overlay') {
       ],
       env: { ...process.env, TMPDIR: join(context.dir, 'tmp') },
     }),
+    cleanup: (context) => removeTree(context.dir),
+  };
+}
+
+/**
+ * A fresh Node process doing only a pull's transfer and digest checks (`node-transfer.mjs`): the bound below which
+ * no `berth pull`, a Node process started for the one pull, can go on this machine.
+ */
+export function nodeTransferClient() {
+  return {
+    name: 'nodeTransfer',
+    async prepare(scratch) {
+      return { dir: await mkdtemp(join(scratch, 'node-transfer-')) };
+    },
+    command: (context, ref) => {
+      const slash = ref.indexOf('/');
+      const colon = ref.lastIndexOf(':');
+      const script = fileURLToPath(new URL('./node-transfer.mjs', import.meta.url));
+      return {
+        command: process.execPath,
+        args: [script, ref.slice(0, slash), ref.slice(slash + 1, colon), ref.slice(colon + 1), context.dir],
+      };
+    },
     cleanup: (context) => removeTree(context.dir),
   };
 }

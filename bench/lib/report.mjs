@@ -10,6 +10,7 @@ export const SUBJECTS = {
   skopeo: 'skopeo copy',
   podman: 'podman pull',
   floor: 'gzip -dc | sha256sum',
+  nodeTransfer: 'fresh Node process, transfer and digests only',
   reference: 'reference',
 };
 
@@ -20,7 +21,7 @@ const OWN = new Set(['berth', 'berthIndexed', 'berthApp', 'berthAppIndexed']);
 const ratioKey = (of, to) => (of === 'berth' ? to : `${of}/${to}`);
 
 /**
- * Fills `ratios` (Berth median / each peer figure's median, plus each check's own pair) and `status`: "met"
+ * Fills `ratios` (Berth median / each peer figure's median, each check's own pair and each of `comparisons`) and `status`: "met"
  * when every check holds, "not met" when one fails, "not measured" when Berth's figure is missing, "reported"
  * when there is no target.
  */
@@ -36,6 +37,8 @@ export function judge(workload) {
     .filter((subject) => !OWN.has(subject) && !onlyOwn(subject))
     .map((subject) => ['berth', subject]);
   for (const check of own) pairs.push([check.of, check.ratioTo]);
+  // Ratios between two figures neither of which is Berth's, shown for context and judged by no line.
+  for (const pair of workload.comparisons ?? []) pairs.push(pair);
   workload.ratios = {};
   for (const [of, to] of pairs) {
     const mine = workload.figures[of];
