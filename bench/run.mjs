@@ -669,7 +669,7 @@ async function measureUi(berth, storeList) {
         reason,
         note:
           key === 'launchMs' && figures
-            ? 'Through the browser host; Chromium is already running. The Electron window is not measured (no Electron binary on this machine).'
+            ? 'Through the browser host; Chromium is already running and idle (under 20 ms of CPU in 250 ms) when `berth serve` is spawned. The Electron window is not measured (no Electron binary on this machine).'
             : undefined,
       });
     }

@@ -1,7 +1,9 @@
 // Measures the images table through `berth serve` in Chromium (Playwright): launch to interactive, first paint
 // of the table, and scrolling to its last row. Times come from the page's own clock (performance.now()).
 /* global window, document, getComputedStyle, requestAnimationFrame -- functions passed to page.evaluate run in Chromium */
+import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from '@playwright/test';
 import { startServe, stopServe } from './serve-process.mjs';
 
@@ -15,6 +17,53 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** CPU seconds used so far by each process descended from this one (Chromium's, while the probe runs), by pid. */
+async function descendantsCpuSeconds() {
+  const processes = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // After the command name: state, ppid, …, utime (12th) and stime (13th), in clock ticks of 10 ms.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.length < 13) continue;
+    const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+    processes.push({ pid: Number(entry), ppid: Number(fields[1]), cpu });
+  }
+  const tree = new Set([process.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of processes) {
+      if (tree.has(p.pid) || !tree.has(p.ppid)) continue;
+      tree.add(p.pid);
+      grew = true;
+    }
+  }
+  return new Map(
+    processes.filter((p) => p.pid !== process.pid && tree.has(p.pid)).map((p) => [p.pid, p.cpu]),
+  );
+}
+
+/**
+ * Resolves once Chromium's processes used under 20 ms of CPU in a 250 ms window (a process that started in it
+ * counts whole). A browser "already running" goes on starting its page's processes for a second or more after
+ * Playwright's calls return; launch to interactive is Berth's time, so it starts once the browser is idle, as a
+ * user's browser is.
+ */
+async function browserIdle(timeoutMs = 30_000) {
+  const started = performance.now();
+  let before = await descendantsCpuSeconds();
+  for (;;) {
+    await delay(250);
+    const now = await descendantsCpuSeconds();
+    let used = 0;
+    for (const [pid, cpu] of now) used += cpu - (before.get(pid) ?? 0);
+    if (used < 0.02) return;
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`Chromium stayed busy for ${timeoutMs / 1000} s after opening its page`);
+    before = now;
+  }
+}
 
 /**
  * Records, in page time, when the first image row is in the DOM and the frame after it was painted, and tells the
@@ -57,6 +106,9 @@ export async function probeImagesTable({
     });
     await page.exposeBinding('__berthFirstPainted', () => painted(performance.now()));
     await page.addInitScript(FIRST_ROW_SCRIPT);
+    const settling = performance.now();
+    await browserIdle();
+    const browserSettleMs = performance.now() - settling;
     serve = await startServe(repoRoot, store);
     await page.goto(serve.url);
     const launchMs = (await firstPainted) - serve.started;
@@ -117,7 +169,7 @@ export async function probeImagesTable({
         }),
       lastRowIndex,
     );
-    return { launchMs, firstRowMs, firstPaintMs, allRowsMs, scrollMs, rowCount };
+    return { launchMs, firstRowMs, firstPaintMs, allRowsMs, scrollMs, rowCount, browserSettleMs };
   } finally {
     // A probe that failed before the first paint must not leave a rejection behind for the runs after it.
     clearTimeout(paintTimer);
