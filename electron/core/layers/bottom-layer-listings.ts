@@ -2,7 +2,9 @@ import { decodeLayerIndexColumns, layerEntryAt, type LayerIndexColumns } from '.
 import { comparePaths, joinPath, parentPath, type LayerEntry } from './layer-entry';
 import {
   resolveLinks,
+  type BaseChild,
   type DirectoryContents,
+  type LayerBase,
   type ListedNode,
   type TreeFlag,
   type ViewListings,
@@ -21,7 +23,7 @@ type NodeHandle = number;
  * from one pass over the columns. Listings equal what {@link MergedFilesystem.directoryListings} gives after
  * replaying the layer (`test/unit/layers/bottom-layer-listings.test.ts` checks every directory of both views).
  */
-export class BottomLayerListings implements ViewListings {
+export class BottomLayerListings implements ViewListings, LayerBase {
   /** Directory id by its path's bytes read as latin1 (a string per directory, none per file); root is 0. */
   private readonly directoryIds = new Map<string, number>([['', 0]]);
   private readonly directoryKeys: string[] = [''];
@@ -31,7 +33,7 @@ export class BottomLayerListings implements ViewListings {
   /** Direct children of each directory. */
   private readonly childCounts: number[] = [0];
   /** Bytes present below each directory (a file's size; a hardlink only when it counts, as in the replay). */
-  private readonly bytesBelow: number[] = [0];
+  private readonly directoryBytes: number[] = [0];
   /** Paths below each directory, implied directories included: all of them are `added`. */
   private readonly nodesBelow: number[] = [0];
   /** Implied directories by parent directory id. */
@@ -42,6 +44,8 @@ export class BottomLayerListings implements ViewListings {
   private readonly entryDirectories: Int32Array;
   /** Present bytes of the hardlinks that count any (a link to a link whose file is elsewhere). */
   private readonly hardlinkBytes = new Map<number, number>();
+  /** The file each hardlink is linked to, as the replay's hardlink pass records it. */
+  private readonly linkedFiles = new Map<number, { size: number; hash: string | undefined }>();
 
   private constructor(private readonly columns: LayerIndexColumns) {
     this.parents = new Int32Array(columns.count);
@@ -87,7 +91,7 @@ export class BottomLayerListings implements ViewListings {
       this.parents[i] = parent;
       (this.childCounts[parent] as number)++;
       const code = typeCodes[i] as number;
-      if (code === fileCode) (this.bytesBelow[parent] as number) += sizes[i] as number;
+      if (code === fileCode) (this.directoryBytes[parent] as number) += sizes[i] as number;
       else if (code === hardlinkCode) hardlinks.push(i);
       else if (code === dirCode) {
         const key = pathBytes.toString('latin1', start, end);
@@ -102,7 +106,7 @@ export class BottomLayerListings implements ViewListings {
     // A directory's id is larger than its parent's, so one backward sweep rolls every subtree up.
     for (let id = this.directoryKeys.length - 1; id > 0; id--) {
       const up = this.directoryParents[id] as number;
-      (this.bytesBelow[up] as number) += this.bytesBelow[id] as number;
+      (this.directoryBytes[up] as number) += this.directoryBytes[id] as number;
       (this.nodesBelow[up] as number) += this.nodesBelow[id] as number;
     }
     return true;
@@ -115,7 +119,7 @@ export class BottomLayerListings implements ViewListings {
     this.directoryEntries.push(entry);
     this.directoryParents.push(parent);
     this.childCounts.push(0);
-    this.bytesBelow.push(0);
+    this.directoryBytes.push(0);
     this.nodesBelow.push(0);
     return id;
   }
@@ -144,17 +148,18 @@ export class BottomLayerListings implements ViewListings {
    * was linked to); a link counts bytes only when its target is not that file, i.e. a link to an earlier link.
    */
   private countHardlinks(hardlinks: number[]): void {
-    const linkedSizes = new Map<number, number>();
     for (const link of hardlinks) {
       const target = this.entryAt(layerEntryAt(this.columns, link).linkTarget ?? '');
       if (target === undefined) continue;
       const type = this.typeOf(target);
-      if (type === 'file') linkedSizes.set(link, this.columns.sizes[target] as number);
-      else if (type === 'hardlink' && linkedSizes.has(target)) {
-        const size = linkedSizes.get(target) as number;
-        linkedSizes.set(link, size);
-        this.hardlinkBytes.set(link, size);
-        (this.bytesBelow[this.parents[link] as number] as number) += size;
+      if (type === 'file') {
+        const file = layerEntryAt(this.columns, target);
+        this.linkedFiles.set(link, { size: file.size, hash: file.contentHash });
+      } else if (type === 'hardlink' && this.linkedFiles.has(target)) {
+        const linked = this.linkedFiles.get(target) as { size: number; hash: string | undefined };
+        this.linkedFiles.set(link, linked);
+        this.hardlinkBytes.set(link, linked.size);
+        (this.directoryBytes[this.parents[link] as number] as number) += linked.size;
       }
     }
   }
@@ -259,7 +264,7 @@ export class BottomLayerListings implements ViewListings {
       path,
       type: 'dir',
       status: 'added',
-      size: this.bytesBelow[directory] as number,
+      size: this.directoryBytes[directory] as number,
       removedBytes: 0,
       layer: 0,
     };
@@ -287,6 +292,69 @@ export class BottomLayerListings implements ViewListings {
     return listed;
   }
 
+  /** Direct children of a directory, entries in path order and then the directories only paths imply. */
+  children(directory: number): BaseChild[] {
+    const children: BaseChild[] = [];
+    const [first, last] = this.descendants(directory);
+    for (let i = first; i < last; i++) {
+      if (this.parents[i] !== directory) continue;
+      const entry = layerEntryAt(this.columns, i);
+      const child: BaseChild = {
+        name: entry.path.slice(entry.path.lastIndexOf('/') + 1),
+        entry,
+        directory: this.entryDirectories[i] as number,
+      };
+      const linked = this.linkedFiles.get(i);
+      if (linked) child.linked = linked;
+      children.push(child);
+    }
+    for (const implied of this.impliedChildren.get(directory) ?? []) {
+      const path = this.pathOf(implied);
+      children.push({ name: path.slice(path.lastIndexOf('/') + 1), entry: undefined, directory: implied });
+    }
+    return children;
+  }
+
+  /** Bytes present below a directory. */
+  bytesBelow(directory: number): number {
+    return this.directoryBytes[directory] as number;
+  }
+
+  /** Direct children of a directory. */
+  childCount(directory: number): number {
+    return this.childCounts[directory] as number;
+  }
+
+  /** Every hardlink linked to a file, with the bytes it counts in this layer alone. */
+  *hardlinks(): Generator<{
+    path: string;
+    target: string;
+    size: number;
+    hash: string | undefined;
+    bytes: number;
+  }> {
+    for (const [link, linked] of this.linkedFiles) {
+      const entry = layerEntryAt(this.columns, link);
+      yield {
+        path: entry.path,
+        target: entry.linkTarget ?? '',
+        size: linked.size,
+        hash: linked.hash,
+        bytes: this.hardlinkBytes.get(link) ?? 0,
+      };
+    }
+  }
+
+  /** The run of entries `[first, last)` whose paths lie below a directory (all of them for the root). */
+  private descendants(directory: number): [number, number] {
+    if (directory === 0) return [0, this.columns.count];
+    const path = this.pathOf(directory);
+    return [
+      this.lowerBound(Buffer.from(`${path}/`, 'utf8')),
+      this.lowerBound(Buffer.from(`${path}0`, 'utf8')),
+    ];
+  }
+
   /** One directory of either view (both are the same for the bottom layer); undefined when it is not one. */
   list(path: string, _view: 'layer' | 'merged'): DirectoryContents | undefined {
     const id = path === '' ? 0 : this.directoryAt(path);
@@ -298,15 +366,14 @@ export class BottomLayerListings implements ViewListings {
             path: '',
             type: 'dir',
             status: 'unchanged',
-            size: this.bytesBelow[0] as number,
+            size: this.directoryBytes[0] as number,
             removedBytes: 0,
             layer: -1,
             changes: this.counts(0),
           }
         : this.directoryNode(id, false);
     const children: ListedNode[] = [];
-    const first = id === 0 ? 0 : this.lowerBound(Buffer.from(`${path}/`, 'utf8'));
-    const last = id === 0 ? this.columns.count : this.lowerBound(Buffer.from(`${path}0`, 'utf8'));
+    const [first, last] = this.descendants(id);
     for (let i = first; i < last; i++) {
       if (this.parents[i] !== id) continue;
       const own = this.entryDirectories[i] as number;

@@ -208,7 +208,7 @@ export class ImageLayers {
       const blob = this.layerAt(facts, layer);
       result = await extractFromLayer(() => this.store.openBlob(blob.digest), selected, destination);
     } else {
-      const { fs } = await (await this.view(image, layer)).replayed();
+      const fs = await (await this.view(image, layer)).filesystem();
       const blobs = facts.layers.slice(0, layer + 1).map((l) => () => this.store.openBlob(l.digest));
       result = await extractMerged(blobs, fs, selected, destination);
     }
@@ -332,7 +332,7 @@ export class ImageLayers {
 
   /**
    * Opens layer `layer`'s views once per (image, layer) and keeps them for the next directory clicks: the
-   * bottom layer straight from its index file, deeper ones by replaying (see {@link openLayerView}).
+   * bottom layer straight from its index file, deeper ones by applying the layers between onto it (see {@link openLayerView}).
    */
   private async view(image: string, layer: number): Promise<OpenedLayerView> {
     const facts = await this.facts(image);
@@ -361,7 +361,7 @@ export class ImageLayers {
   private async finalTree(image: string): Promise<FileTreeNode> {
     const facts = await this.facts(image);
     if (facts.layers.length === 0) return { ...emptyRoot };
-    const { fs } = await (await this.view(image, facts.layers.length - 1)).replayed();
+    const fs = await (await this.view(image, facts.layers.length - 1)).filesystem();
     return fs.mergedTree();
   }
 
@@ -375,7 +375,7 @@ export class ImageLayers {
     const facts = await this.facts(image);
     const target = imagePath(path);
     if (view === 'layer') return { holder: this.layerAt(facts, layer), target };
-    const { fs } = await (await this.view(image, layer)).replayed();
+    const fs = await (await this.view(image, layer)).filesystem();
     const found = fs.lookup(target);
     if (!found)
       throw new BerthError('NOT_FOUND', `${JSON.stringify(path)} is not in the image after layer ${layer}`);

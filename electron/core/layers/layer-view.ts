@@ -9,42 +9,42 @@ export interface LayerViewSource {
   bottomIndexBytes(): Promise<Buffer | undefined>;
 }
 
-/** The filesystem after a layer, replayed from the bottom, and what that layer changed. */
-export interface ReplayedLayer {
-  fs: MergedFilesystem;
-  changes: LayerChanges;
-}
-
-/** A layer's two views, listed directory by directory, with the replayed filesystem behind them on demand. */
+/** A layer's two views, listed directory by directory, with the filesystem after the layer behind them. */
 export interface OpenedLayerView {
   listings: ViewListings;
-  /** Replays layers 0..layer on first call (extract, preview and compare need the filesystem) and keeps it. */
-  replayed(): Promise<ReplayedLayer>;
+  /** The filesystem after the layer, which extract, preview and compare read; built once, on first call. */
+  filesystem(): Promise<MergedFilesystem>;
 }
 
-async function replay(source: LayerViewSource, layer: number): Promise<ReplayedLayer> {
-  const fs = new MergedFilesystem();
+/** Applies the layers from `fs.layerCount` up to `layer` and returns what the last one changed. */
+async function applyUpTo(
+  fs: MergedFilesystem,
+  source: LayerViewSource,
+  layer: number,
+): Promise<LayerChanges> {
   let changes: LayerChanges | undefined;
-  for (let i = 0; i <= layer; i++) changes = fs.applyLayer(await source.load(i), { statuses: i === layer });
+  for (let i = fs.layerCount; i <= layer; i++)
+    changes = fs.applyLayer(await source.load(i), { statuses: i === layer });
   if (changes === undefined) throw new RangeError(`image has no layer ${layer}`);
-  return { fs, changes };
+  return changes;
 }
 
 /**
  * Opens the views of layer `layer` as the explorer shows them. The bottom layer is listed straight from its
- * sorted index file ({@link BottomLayerListings}: nothing below it, so its merged view is the layer view); any
- * other layer, or a bottom layer whose index cannot be read that way, is replayed from layer 0.
+ * sorted index file ({@link BottomLayerListings}: nothing below it, so its merged view is the layer view); a
+ * layer above it applies the layers between onto that index ({@link MergedFilesystem.above}), reading only the
+ * bottom directories they reach. A bottom layer whose index cannot be read that way is replayed from layer 0.
  */
 export async function openLayerView(source: LayerViewSource, layer: number): Promise<OpenedLayerView> {
-  let replaying: Promise<ReplayedLayer> | undefined;
-  const replayed = (): Promise<ReplayedLayer> => (replaying ??= replay(source, layer));
-  if (layer === 0) {
-    const listings = await source
-      .bottomIndexBytes()
-      .then((bytes) => (bytes === undefined ? undefined : BottomLayerListings.fromIndexBytes(bytes)))
-      .catch(() => undefined);
-    if (listings) return { listings, replayed };
+  const bottom = await source
+    .bottomIndexBytes()
+    .then((bytes) => (bytes === undefined ? undefined : BottomLayerListings.fromIndexBytes(bytes)))
+    .catch(() => undefined);
+  if (bottom && layer === 0) {
+    let fs: MergedFilesystem | undefined;
+    return { listings: bottom, filesystem: () => Promise.resolve((fs ??= MergedFilesystem.above(bottom))) };
   }
-  const { fs, changes } = await replayed();
-  return { listings: fs.directoryListings(changes), replayed };
+  const fs = bottom ? MergedFilesystem.above(bottom) : new MergedFilesystem();
+  const changes = await applyUpTo(fs, source, layer);
+  return { listings: fs.directoryListings(changes), filesystem: () => Promise.resolve(fs) };
 }

@@ -85,6 +85,92 @@ interface FsNode {
 
 const maxSymlinkHops = 40;
 
+/** A child of a directory of a {@link LayerBase}. */
+export interface BaseChild {
+  name: string;
+  /** Undefined for a directory only paths below it imply. */
+  entry: LayerEntry | undefined;
+  /** The child's directory id when it is a directory, else -1. */
+  directory: number;
+  /** For a hardlink: the file it was linked to, as the replay's hardlink pass records it. */
+  linked?: { size: number; hash: string | undefined };
+}
+
+/**
+ * A bottom layer read directory by directory (root is directory 0), with the roll-ups a replay of it alone
+ * would give. {@link MergedFilesystem.above} builds on one without replaying it.
+ */
+export interface LayerBase {
+  children(directory: number): BaseChild[];
+  /** Bytes present below the directory with this layer alone. */
+  bytesBelow(directory: number): number;
+  childCount(directory: number): number;
+  /** Every hardlink the replay links to a file, with the bytes it counts with this layer alone. */
+  hardlinks(): Iterable<{
+    path: string;
+    target: string;
+    size: number;
+    hash: string | undefined;
+    bytes: number;
+  }>;
+}
+
+/** A base shared by a filesystem's base directories, and whether layers are still being applied above it. */
+interface BaseState {
+  base: LayerBase;
+  /** Set once the last layer is applied: directories read after that hold the base's subtree unchanged. */
+  settled: boolean;
+}
+
+/**
+ * A directory of the base layer whose children are read from the base on first access. Applying a layer
+ * reaches anything it writes or removes through its parents' children, so a directory not read while layers
+ * were applied still holds exactly the base's subtree, and the base's roll-ups for it.
+ */
+class BaseDirectory implements FsNode {
+  flags?: TreeFlag[];
+  private loaded: Map<string, FsNode> | undefined;
+  private readWhileApplying = false;
+
+  constructor(
+    private readonly state: BaseState,
+    private readonly id: number,
+    public entry: LayerEntry | undefined,
+    public layer: number,
+  ) {
+    if (entry === undefined && id !== 0) this.flags = ['implicit'];
+  }
+
+  get children(): Map<string, FsNode> {
+    if (this.loaded) return this.loaded;
+    if (!this.state.settled) this.readWhileApplying = true;
+    const children = new Map<string, FsNode>();
+    for (const child of this.state.base.children(this.id)) {
+      if (child.directory >= 0) {
+        children.set(child.name, new BaseDirectory(this.state, child.directory, child.entry, 0));
+        continue;
+      }
+      const node: FsNode = { entry: child.entry, layer: 0, children: undefined };
+      if (child.linked) node.linked = child.linked;
+      children.set(child.name, node);
+    }
+    return (this.loaded = children);
+  }
+
+  /** The base's roll-ups while they still hold (see the class); undefined once layers may have changed it. */
+  get untouched(): { bytes: number; childCount: number } | undefined {
+    const { base, settled } = this.state;
+    return settled && !this.readWhileApplying
+      ? { bytes: base.bytesBelow(this.id), childCount: base.childCount(this.id) }
+      : undefined;
+  }
+}
+
+/** The base's roll-ups of a directory whose subtree is still the base's, else undefined. */
+function untouchedBase(node: FsNode): { bytes: number; childCount: number } | undefined {
+  return node instanceof BaseDirectory ? node.untouched : undefined;
+}
+
 /** The node a removed path shows as in either tree: marked removed, with the bytes its removal hides. */
 function removedNode(removed: RemovedPath): FileTreeNode {
   const ghost: FileTreeNode = {
@@ -183,8 +269,21 @@ export function resolveLinks<N>(path: string, walk: LinkWalk<N>): { node: N | un
  * index only when it is applied) and take views between applies.
  */
 export class MergedFilesystem {
-  private readonly root: FsNode = { entry: undefined, layer: -1, children: new Map() };
+  private root: FsNode = { entry: undefined, layer: -1, children: new Map() };
   private applied = 0;
+  private baseState: BaseState | undefined;
+
+  /**
+   * The filesystem after `base` as layer 0, its directories read from the base as layers applied above it
+   * reach them: applying a small layer on a 200,000-path base touches only what that layer names.
+   */
+  static above(base: LayerBase): MergedFilesystem {
+    const fs = new MergedFilesystem();
+    fs.baseState = { base, settled: false };
+    fs.root = new BaseDirectory(fs.baseState, 0, undefined, -1);
+    fs.applied = 1;
+    return fs;
+  }
 
   /** Number of layers applied so far; the next layer applied gets this number. */
   get layerCount(): number {
@@ -197,6 +296,8 @@ export class MergedFilesystem {
    * entry per path is most of the time and garbage of replaying a layer of 200,000 paths.
    */
   applyLayer(index: LayerIndex, options: { statuses?: boolean } = {}): LayerChanges {
+    if (this.baseState?.settled)
+      throw new Error('no layer can be applied once directory listings were taken');
     const layer = this.applied++;
     const changes: LayerChanges = {
       layer,
@@ -504,12 +605,28 @@ export class MergedFilesystem {
    * {@link mergedTree} and {@link layerTree}; apply no further layer while using them.
    */
   directoryListings(changes: LayerChanges): DirectoryListings {
+    if (this.baseState && !this.baseState.settled) {
+      this.readChangedBaseHardlinks(this.baseState.base);
+      this.baseState.settled = true;
+    }
     return new DirectoryListings(changes, {
       find: (path) => this.find(path),
       treeNode: (path, name, node, status) => this.treeNode(path, name, node, status),
       presentBytes: (path, node) => this.presentBytes(path, node),
       root: this.root,
     });
+  }
+
+  /**
+   * A base hardlink whose target a layer above removed or rewrote counts other bytes than the base's roll-ups
+   * say: reading the directories down to it makes the sizes walk count it as it now stands.
+   */
+  private readChangedBaseHardlinks(base: LayerBase): void {
+    for (const link of base.hardlinks()) {
+      const target = this.find(link.target);
+      const bytes = target?.entry?.type === 'file' && target.entry.contentHash === link.hash ? 0 : link.size;
+      if (bytes !== link.bytes) this.find(link.path);
+    }
   }
 
   /** A directory's own tree node (no children yet), unchanged unless a caller says otherwise. */
@@ -792,7 +909,8 @@ export class DirectoryListings implements ViewListings {
       const walk = (current: FsNode): number => {
         let total = 0;
         for (const child of current.children?.values() ?? []) {
-          total += child.children ? walk(child) : this.fs.presentBytes('', child);
+          const base = untouchedBase(child);
+          total += base ? base.bytes : child.children ? walk(child) : this.fs.presentBytes('', child);
         }
         sizes.set(current, total);
         return total;
@@ -800,7 +918,7 @@ export class DirectoryListings implements ViewListings {
       walk(this.fs.root);
       this.mergedSizes = sizes;
     }
-    return this.mergedSizes.get(node) ?? 0;
+    return this.mergedSizes.get(node) ?? untouchedBase(node)?.bytes ?? 0;
   }
 
   /** True when a present directory shows in the layer view: the layer wrote it or something below it. */
@@ -856,7 +974,7 @@ export class DirectoryListings implements ViewListings {
 
   private childCount(path: string, node: FsNode, view: 'layer' | 'merged'): number {
     const ghosts = this.ghostKids.get(path)?.length ?? 0;
-    if (view === 'merged') return (node.children?.size ?? 0) + ghosts;
+    if (view === 'merged') return (untouchedBase(node)?.childCount ?? node.children?.size ?? 0) + ghosts;
     let count = ghosts;
     for (const [name, child] of node.children ?? []) {
       const childPath = joinPath(path, name);

@@ -4,7 +4,7 @@ import { encodeLayerIndex } from '../../../electron/core/layers/index-file.js';
 import type { LayerIndex } from '../../../electron/core/layers/layer-entry.js';
 import { MergedFilesystem, type FileTreeNode } from '../../../electron/core/layers/merged-filesystem.js';
 import type { FixtureEntry } from '../../support/fixture-tar.js';
-import { indexEntries } from './layer-fixtures.js';
+import { indexEntries, indexImage } from './layer-fixtures.js';
 
 /** One layer with everything a bottom layer can hold: nested and implied dirs, links of every kind, markers. */
 const layer: FixtureEntry[] = [
@@ -139,5 +139,113 @@ describe('bottom layer listings', () => {
     expect(() => BottomLayerListings.fromIndexBytes(bytes.subarray(0, bytes.length - 40))).toThrow(
       expect.objectContaining({ code: 'STORE_CORRUPT' }) as Error,
     );
+  });
+});
+
+/** Layers for the bottom `layer` above: every way a layer above can reach into a base it has not read yet. */
+const above: FixtureEntry[][] = [
+  [
+    // Hardlinks in directories nothing else touches lose or change their file: their bytes start to count.
+    { path: 'usr/bin.d/y', type: 'whiteout' },
+    { path: 'usr/share/doc/é/readme', size: 41 },
+    { path: 'usr/bin/tool', type: 'whiteout' },
+    { path: 'usr/lib/libx.so.1', type: 'whiteout' },
+    { path: 'etc/', type: 'dir', mode: 0o755 },
+    { path: 'etc/ssl/', type: 'dir' },
+    { path: 'etc/ssl', type: 'opaque' },
+    { path: 'etc/ssl/new.pem', size: 12 },
+    { path: 'usr/bin-extra', size: 5 },
+    { path: 'etc/passwd/under-a-file', size: 6 },
+    { path: 'newdir/a', size: 7 },
+    { path: 'newlink', type: 'hardlink', linkname: 'usr/share/doc/😀/note' },
+    { path: 'nothing-here', type: 'whiteout' },
+    { path: 'dup', size: 3 },
+  ],
+  [
+    { path: 'usr/bin/tool', size: 1300 },
+    { path: 'usr/bin/tool-alias', type: 'whiteout' },
+    { path: 'opq', type: 'opaque' },
+    { path: 'usr/lib/libx.so.1', size: 4000 },
+    { path: 'newdir', type: 'whiteout' },
+    { path: 'usr/share/doc/😀/note', type: 'whiteout' },
+    { path: 'usr/share/doc/😀/note2', size: 2 },
+    { path: 'etc/ssl/private/', type: 'dir', mode: 0o700 },
+  ],
+];
+
+/** The bottom fixture with links whose directories no layer above reads, and whose files those layers change. */
+const bottom: FixtureEntry[] = [
+  ...layer,
+  { path: 'srv/links/to-y', type: 'hardlink', linkname: 'usr/bin.d/y' },
+  { path: 'srv/other/to-readme', type: 'hardlink', linkname: 'usr/share/doc/é/readme' },
+  { path: 'srv/other/to-tool', type: 'hardlink', linkname: 'usr/bin/tool' },
+  { path: 'srv/other/keep', size: 8 },
+];
+
+/** Listings of layer `top` built on the bottom's index, read in `order`, against the replay of 0..`top`. */
+function expectAboveSameAsReplay(indexes: LayerIndex[], top: number, order: 'forward' | 'reverse'): number {
+  const replay = new MergedFilesystem();
+  let changes = replay.applyLayer(indexes[0]!, { statuses: top === 0 });
+  for (let i = 1; i <= top; i++) changes = replay.applyLayer(indexes[i]!, { statuses: i === top });
+  const expected = replay.directoryListings(changes);
+  const directories: string[] = [];
+  const visit = (node: FileTreeNode): void => {
+    if (!node.children) return;
+    directories.push(node.path);
+    node.children.forEach(visit);
+  };
+  visit(replay.mergedTree(changes));
+
+  const base = BottomLayerListings.fromIndexBytes(encodeLayerIndex(indexes[0]!));
+  expect(base, 'the bottom takes the fast path').toBeDefined();
+  const fs = MergedFilesystem.above(base!);
+  let aboveChanges = changes;
+  for (let i = 1; i <= top; i++) aboveChanges = fs.applyLayer(indexes[i]!, { statuses: i === top });
+  expect(aboveChanges).toEqual(changes);
+  const listings = fs.directoryListings(aboveChanges);
+  const probes = [...directories, 'etc/passwd', 'usr/bin/tool', 'nowhere', 'newdir', 'opq/deep'];
+  if (order === 'reverse') probes.reverse();
+  for (const path of probes) {
+    for (const view of ['merged', 'layer'] as const) {
+      expect(listings.list(path, view), `layer ${top} ${view} ${path || '/'} (${order})`).toEqual(
+        expected.list(path, view),
+      );
+    }
+  }
+  return directories.length;
+}
+
+describe('layers above a bottom layer read from its index', () => {
+  it('list every directory of both views of each layer exactly as the replay does, read in either order', async () => {
+    const indexes = await indexImage([bottom, ...above]);
+    for (const top of [1, 2]) {
+      expect(expectAboveSameAsReplay(indexes, top, 'forward')).toBeGreaterThan(15);
+      expectAboveSameAsReplay(indexes, top, 'reverse');
+    }
+    const fs = MergedFilesystem.above(BottomLayerListings.fromIndexBytes(encodeLayerIndex(indexes[0]!))!);
+    const listings = fs.directoryListings(fs.applyLayer(indexes[1]!));
+    // The base counted 0 bytes for a link to a present file; with the file gone the link holds them.
+    expect(listings.list('srv/links', 'merged')?.directory.size).toBe(4);
+    expect(listings.list('srv/other', 'merged')?.children.map((c) => [c.name, c.size])).toEqual([
+      ['keep', 8],
+      ['to-readme', 40],
+      ['to-tool', 1200],
+    ]);
+    expect(() => fs.applyLayer(indexes[2]!)).toThrow(/once directory listings were taken/);
+  });
+
+  it('lists a generated image of thousands of files the same as the replay', async () => {
+    const base: FixtureEntry[] = [];
+    const upper: FixtureEntry[] = [];
+    for (let d = 0; d < 20; d++) {
+      for (let f = 0; f < 100; f++) base.push({ path: `srv/d${d}/s${f % 7}/f${f}`, size: f + d });
+      base.push({ path: `srv/d${d}-link`, type: 'hardlink', linkname: `srv/d${d}/s0/f0` });
+      if (d % 4 === 0) upper.push({ path: `srv/d${d}/s0/f0`, type: 'whiteout' });
+      if (d % 5 === 1) upper.push({ path: `srv/d${d}/s${d % 7}`, type: 'whiteout' });
+      if (d % 6 === 2) upper.push({ path: `srv/d${d}/s1/new`, size: 3 });
+    }
+    const indexes = await indexImage([base, upper]);
+    expect(expectAboveSameAsReplay(indexes, 1, 'forward')).toBeGreaterThan(150);
+    expectAboveSameAsReplay(indexes, 1, 'reverse');
   });
 });
