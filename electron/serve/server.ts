@@ -33,6 +33,11 @@ export interface ServeHost {
   token: string;
   port: number;
   emit: Emit;
+  /**
+   * Answers the first page's `images:page` ahead (reading the store on the way), for the page's first load to
+   * send at once; any event before that load drops it, and later loads answer afresh.
+   */
+  prepareFirstPage(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,7 +80,9 @@ const maxAssetsBytes = 32 * 1024 * 1024;
 export async function startServe(options: ServeOptions): Promise<ServeHost> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const sockets = new Set<WebSocket>();
+  let preparedAnswers: Promise<PreloadedAnswer[]> | undefined;
   const emit: Emit = (name, payload) => {
+    preparedAnswers = undefined;
     const message = JSON.stringify({ event: name, payload });
     for (const socket of sockets) if (socket.readyState === socket.OPEN) socket.send(message);
   };
@@ -158,7 +165,9 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
       const split = html.indexOf('</head>');
       res.writeHead(200, { 'content-type': contentTypes['.html'], 'cache-control': 'no-store' });
       if (split > 0) res.write(html.slice(0, split));
-      const answers = await firstAnswers().catch(() => []);
+      const prepared = preparedAnswers;
+      preparedAnswers = undefined;
+      const answers = await (prepared ?? firstAnswers()).catch(() => []);
       return void res.end(withPreloadedAnswers(split > 0 ? html.slice(split) : html, answers));
     }
     res.writeHead(200, {
@@ -223,6 +232,11 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
     token,
     port,
     emit,
+    prepareFirstPage: async () => {
+      const answers = firstAnswers();
+      preparedAnswers = answers;
+      await answers.catch(() => undefined);
+    },
     close: async () => {
       for (const socket of sockets) socket.terminate();
       wss.close();

@@ -272,6 +272,61 @@ describe('berth serve: the first screen in the page', () => {
     }
   });
 
+  it('sends a first page answered ahead once, and answers afresh after an event or on the next load', async () => {
+    const base = createHandlers({
+      storePath: join(dir, 'store'),
+      settingsFile: join(dir, 'config.json'),
+      host: 'serve',
+      version: '0.0.0-test',
+      emit: () => undefined,
+    });
+    let answered = 0;
+    const counted = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      rendererDir: join(dir, 'renderer'),
+      token: 'ahead-token',
+      handlers: (): Handlers => ({
+        ...base,
+        'images:page': (params) => {
+          answered += 1;
+          return base['images:page'](params);
+        },
+      }),
+    });
+    const load = (cookie?: string): Promise<{ cookie: string; body: string }> =>
+      new Promise((done, fail) => {
+        const path = cookie === undefined ? '/?token=ahead-token' : '/';
+        request({ host: '127.0.0.1', port: counted.port, path, headers: cookie ? { cookie } : {} }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () =>
+            done({ cookie: (res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '', body }),
+          );
+        })
+          .on('error', fail)
+          .end();
+      });
+    try {
+      const { cookie } = await load();
+      await counted.prepareFirstPage();
+      expect(answered).toBe(1);
+      const first = await load(cookie);
+      expect(first.body).toContain(preloadElementId);
+      expect(answered, 'the first load sends the answer made ahead').toBe(1);
+      await load(cookie);
+      expect(answered, 'a second load answers afresh').toBe(2);
+      await counted.prepareFirstPage();
+      counted.emit('store:changed', { reason: 'external' });
+      const afterEvent = await load(cookie);
+      expect(afterEvent.body).toContain(preloadElementId);
+      expect(answered, 'an event drops the answer made ahead').toBe(4);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('escapes every < in the answers, so no value can end the block, and copies them as they are', () => {
     const hostile = [
       {

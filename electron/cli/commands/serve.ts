@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { Handlers } from '../../../shared/contract';
 import { ImageStore } from '../../core/store/image-store';
 import { settingsPath } from '../../core/settings';
 import { version } from '../../version';
@@ -27,28 +26,27 @@ export async function serve(command: Command, opts: { host: string; port: number
   // One store instance behind both the contract and the archive routes, so loads reach every UI as events.
   const imageStore = await ImageStore.open(store);
   const archives = archiveRoutes(() => Promise.resolve(imageStore));
-  let handlers: Handlers | undefined;
   const host = await startServe({
     host: opts.host,
     port: opts.port,
     rendererDir: rendererDir(),
     handlers: (emit) =>
-      (handlers = createHandlers({
+      createHandlers({
         storePath: store,
         settingsFile: settingsPath(store),
         host: 'serve',
         version,
         emit,
         imageStore,
-      })),
+      }),
     routes: [archives.route],
   });
-  // Read the store (index, journal, cached image facts, summaries) before announcing the URL: the first
-  // images:page then answers from memory instead of making the first page wait for a cold read. Reading it
-  // after the URL (while the browser loads the page) made launch faster but the first paint slower by about
-  // the same time, because the page's first call then waits for the read (bench/analysis.md). A failure
-  // here surfaces on the page's own call.
-  await handlers?.['images:list']({}).catch(() => undefined);
+  // Read the store (index, journal, cached image facts, summaries) and answer the first page before announcing
+  // the URL: the page's first load then goes out at once instead of waiting for a cold read. Reading it after
+  // the URL (while the browser loads the page) made launch faster but the first paint slower by about the same
+  // time, because the page's first call then waits for the read (bench/analysis.md). A failure here surfaces
+  // on the page's own call.
+  await host.prepareFirstPage();
   process.stdout.write(`Berth is serving ${store} at ${host.url}\n`);
   await new Promise<void>((done) => {
     const stop = () => {
