@@ -474,7 +474,7 @@ async function measureLayers(images) {
   const titles = {
     index: `Index the ${files.toLocaleString('en-US')}-file layer`,
     open: `Open the ${files.toLocaleString('en-US')}-file layer’s merged view: index read from disk, root directory listed`,
-    openAbove: `Open a layer above the ${files.toLocaleString('en-US')}-file layer (the app image’s top layer on it): merged view replayed from both indexes, root directory listed`,
+    openAbove: `Open a layer above the ${files.toLocaleString('en-US')}-file layer (the app image’s top layer on it): its layer applied onto the bottom layer’s index, root directory listed`,
     search: 'Search a glob (`*.so*`) across the 5 layers of the app image',
   };
   const gunzip = [];
@@ -506,7 +506,7 @@ async function measureLayers(images) {
   }
   const filesDir = join(scratch, 'layer-index-files');
   const appDir = join(scratch, 'layer-index-app');
-  // The explorer lists a bottom layer straight from its index; any layer above it is replayed from the bottom.
+  // The explorer lists a bottom layer straight from its index, and applies any layer above it onto that index.
   const stackDir = join(scratch, 'layer-index-stack');
   const outcome = await attempt('layers', async () => {
     const index = [];
