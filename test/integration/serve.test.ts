@@ -44,6 +44,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The real handlers on the test's store, their events going nowhere: for hosts that wrap some of them. */
+function quietHandlers(): Handlers {
+  return createHandlers({
+    storePath: join(dir, 'store'),
+    settingsFile: join(dir, 'config.json'),
+    host: 'serve',
+    version: '0.0.0-test',
+    emit: () => undefined,
+  });
+}
+
 interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -215,13 +226,7 @@ describe('berth serve: the first screen in the page', () => {
     );
     let release = (): void => undefined;
     const answered = new Promise<void>((done) => (release = done));
-    const base = createHandlers({
-      storePath: join(dir, 'store'),
-      settingsFile: join(dir, 'config.json'),
-      host: 'serve',
-      version: '0.0.0-test',
-      emit: () => undefined,
-    });
+    const base = quietHandlers();
     const gated = await startServe({
       host: '127.0.0.1',
       port: 0,
@@ -273,13 +278,7 @@ describe('berth serve: the first screen in the page', () => {
   });
 
   it('sends a first page answered ahead once, and answers afresh after an event or on the next load', async () => {
-    const base = createHandlers({
-      storePath: join(dir, 'store'),
-      settingsFile: join(dir, 'config.json'),
-      host: 'serve',
-      version: '0.0.0-test',
-      emit: () => undefined,
-    });
+    const base = quietHandlers();
     let answered = 0;
     const counted = await startServe({
       host: '127.0.0.1',

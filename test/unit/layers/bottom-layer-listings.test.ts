@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { BottomLayerListings } from '../../../electron/core/layers/bottom-layer-listings.js';
 import { encodeLayerIndex } from '../../../electron/core/layers/index-file.js';
 import type { LayerIndex } from '../../../electron/core/layers/layer-entry.js';
-import { MergedFilesystem, type FileTreeNode } from '../../../electron/core/layers/merged-filesystem.js';
+import {
+  MergedFilesystem,
+  type FileTreeNode,
+  type LayerChanges,
+} from '../../../electron/core/layers/merged-filesystem.js';
 import type { FixtureEntry } from '../../support/fixture-tar.js';
 import { indexEntries, indexImage } from './layer-fixtures.js';
 
@@ -47,13 +51,21 @@ const layer: FixtureEntry[] = [
   { type: 'opaque', path: '' },
 ];
 
-/** The listings the replay gives for every directory of both views, and a few paths that are not directories. */
-function replayedListings(index: LayerIndex): {
+/**
+ * The listings the replay of layers 0..`top` gives for every directory of both views of `top`, and what `top`
+ * changed.
+ */
+function replayedListings(
+  indexes: LayerIndex[],
+  top = indexes.length - 1,
+): {
   directories: string[];
+  changes: LayerChanges;
   list: (path: string, view: 'layer' | 'merged') => unknown;
 } {
   const fs = new MergedFilesystem();
-  const changes = fs.applyLayer(index);
+  let changes = fs.applyLayer(indexes[0]!, { statuses: top === 0 });
+  for (let i = 1; i <= top; i++) changes = fs.applyLayer(indexes[i]!, { statuses: i === top });
   const listings = fs.directoryListings(changes);
   const directories: string[] = [];
   const visit = (node: FileTreeNode): void => {
@@ -62,11 +74,11 @@ function replayedListings(index: LayerIndex): {
     node.children.forEach(visit);
   };
   visit(fs.mergedTree(changes));
-  return { directories, list: (path, view) => listings.list(path, view) };
+  return { directories, changes, list: (path, view) => listings.list(path, view) };
 }
 
 function expectSameAsReplay(index: LayerIndex, fast: BottomLayerListings): number {
-  const replay = replayedListings(index);
+  const replay = replayedListings([index]);
   const probes = [...replay.directories, 'etc/passwd', 'dir-link', 'nowhere', 'usr/bin/tool/x', 'gone'];
   for (const path of probes) {
     for (const view of ['merged', 'layer'] as const) {
@@ -184,35 +196,24 @@ const bottom: FixtureEntry[] = [
 
 /** Listings of layer `top` built on the bottom's index, read in `order`, against the replay of 0..`top`. */
 function expectAboveSameAsReplay(indexes: LayerIndex[], top: number, order: 'forward' | 'reverse'): number {
-  const replay = new MergedFilesystem();
-  let changes = replay.applyLayer(indexes[0]!, { statuses: top === 0 });
-  for (let i = 1; i <= top; i++) changes = replay.applyLayer(indexes[i]!, { statuses: i === top });
-  const expected = replay.directoryListings(changes);
-  const directories: string[] = [];
-  const visit = (node: FileTreeNode): void => {
-    if (!node.children) return;
-    directories.push(node.path);
-    node.children.forEach(visit);
-  };
-  visit(replay.mergedTree(changes));
-
+  const replay = replayedListings(indexes, top);
   const base = BottomLayerListings.fromIndexBytes(encodeLayerIndex(indexes[0]!));
   expect(base, 'the bottom takes the fast path').toBeDefined();
   const fs = MergedFilesystem.above(base!);
-  let aboveChanges = changes;
+  let aboveChanges: LayerChanges | undefined;
   for (let i = 1; i <= top; i++) aboveChanges = fs.applyLayer(indexes[i]!, { statuses: i === top });
-  expect(aboveChanges).toEqual(changes);
-  const listings = fs.directoryListings(aboveChanges);
-  const probes = [...directories, 'etc/passwd', 'usr/bin/tool', 'nowhere', 'newdir', 'opq/deep'];
+  expect(aboveChanges).toEqual(replay.changes);
+  const listings = fs.directoryListings(aboveChanges!);
+  const probes = [...replay.directories, 'etc/passwd', 'usr/bin/tool', 'nowhere', 'newdir', 'opq/deep'];
   if (order === 'reverse') probes.reverse();
   for (const path of probes) {
     for (const view of ['merged', 'layer'] as const) {
       expect(listings.list(path, view), `layer ${top} ${view} ${path || '/'} (${order})`).toEqual(
-        expected.list(path, view),
+        replay.list(path, view),
       );
     }
   }
-  return directories.length;
+  return replay.directories.length;
 }
 
 describe('layers above a bottom layer read from its index', () => {
