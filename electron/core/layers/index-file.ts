@@ -3,7 +3,7 @@ import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { BerthError } from '../../../shared/error';
-import type { EntryType, LayerEntry, LayerIndex } from './layer-entry';
+import { comparePaths, type EntryType, type LayerEntry, type LayerIndex } from './layer-entry';
 
 /*
  * Layout of a layer index file (all integers are unsigned LEB128 varints unless said otherwise):
@@ -225,11 +225,110 @@ function isAsciiText(text: string): boolean {
   return true;
 }
 
+/**
+ * Encodes a layer's entries one by one as its tar streams past, straight into the on-disk form: no record, path
+ * string or hash string per entry outlives the entry, so a 200,000-file layer leaves the young generation nothing
+ * to copy. Only strictly ascending paths can go this way (the file is sorted and has one entry per path); `add`
+ * refuses any other, and the caller carries on with {@link entries} as objects.
+ */
+export class LayerEntryEncoder {
+  private readonly writer = new ByteWriter();
+  private previous = '';
+  private awaitingHash = false;
+  /** Entries added so far. */
+  count = 0;
+
+  /**
+   * Appends an entry (a file's content hash follows through {@link contentHash}); false, with nothing written,
+   * when `path` does not sort after the previous one.
+   */
+  add(
+    path: string,
+    type: EntryType,
+    fields: { mode: number; uid: number; gid: number; size: number; mtime: number },
+    linkTarget?: string,
+  ): boolean {
+    if (this.awaitingHash) throw new Error(`the content hash of ${this.previous} was never given`);
+    if (this.count > 0 && comparePaths(this.previous, path) >= 0) return false;
+    const writer = this.writer;
+    const shared = sharedPrefix(this.previous, path);
+    writer.varint(shared);
+    writer.text(path, shared);
+    writer.byte(typeCode[type]);
+    writer.byte((linkTarget !== undefined ? flagLink : 0) | (type === 'file' ? flagHash : 0));
+    writer.varint(fields.mode);
+    writer.varint(fields.uid);
+    writer.varint(fields.gid);
+    writer.varint(fields.size);
+    writer.varint(fields.mtime);
+    if (linkTarget !== undefined) writer.text(linkTarget);
+    this.previous = path;
+    this.awaitingHash = type === 'file';
+    this.count += 1;
+    return true;
+  }
+
+  /** The content hash (64 hex digits) of the file added last. */
+  contentHash(hex: string): void {
+    if (!this.awaitingHash || hex.length !== 64)
+      throw new Error('a content hash came with no file to take it');
+    this.writer.hex(hex);
+    this.awaitingHash = false;
+  }
+
+  /** The entries added, as {@link decodeLayerIndex} gives them. */
+  entries(): LayerEntry[] {
+    this.settled();
+    const buffer = this.writer.result();
+    const reader = new ByteReader(buffer);
+    const paths = new PathDecoder(buffer);
+    const entries = new Array<LayerEntry>(this.count);
+    for (let i = 0; i < this.count; i++) {
+      const path = paths.next(reader.varint(), reader);
+      entries[i] = readEntryFields(reader, path, typeCodes[reader.byte()] as EntryType);
+    }
+    return entries;
+  }
+
+  /**
+   * The index with these entries: `entries` is decoded on first read, and {@link encodeLayerIndex} writes the
+   * encoded bytes as they are, so an index that is only written never holds an object per entry.
+   */
+  index(header: Omit<LayerIndex, 'entries'>): LayerIndex {
+    this.settled();
+    let entries: LayerEntry[] | undefined;
+    const index = { ...header } as LayerIndex;
+    Object.defineProperty(index, 'entries', {
+      enumerable: true,
+      get: () => (entries ??= this.entries()),
+    });
+    encodedEntries.set(index, { header, count: this.count, bytes: this.writer.result() });
+    return index;
+  }
+
+  private settled(): void {
+    if (this.awaitingHash) throw new Error(`the content hash of ${this.previous} was never given`);
+  }
+}
+
+/** Entries already in their on-disk form, by the index {@link LayerEntryEncoder.index} made for them. */
+const encodedEntries = new WeakMap<
+  LayerIndex,
+  { header: Omit<LayerIndex, 'entries'>; count: number; bytes: Buffer }
+>();
+
 /** Encodes an index in the compact on-disk form described above. */
 export function encodeLayerIndex(index: LayerIndex): Buffer {
   const writer = new ByteWriter();
   writer.bytes(magic);
   writer.byte(formatVersion);
+  const encoded = encodedEntries.get(index);
+  if (encoded) {
+    writer.text(JSON.stringify(encoded.header));
+    writer.varint(encoded.count);
+    writer.bytes(encoded.bytes);
+    return Buffer.from(writer.result());
+  }
   const { entries, ...header } = index;
   writer.text(JSON.stringify(header));
   writer.varint(entries.length);

@@ -10,6 +10,7 @@ import {
   type DecodeLimits,
   type DecodeOptions,
 } from './layer-stream';
+import { LayerEntryEncoder } from './index-file';
 import {
   TarHeaderFeed,
   defaultTarLimits,
@@ -74,18 +75,20 @@ export function fileContentHash(content: Uint8Array): string {
 }
 
 /**
- * Hashes each regular file's content into its record: a file whose content arrives in one view is hashed in one
- * call. The tar reader feeds one entry at a time, so one instance serves every file (no object per file), and it
- * keeps no view past the call that handed it over.
+ * Hashes each regular file's content into its record, or into the encoder that holds the file: a file whose
+ * content arrives in one view is hashed in one call. The tar reader feeds one entry at a time, so one instance
+ * serves every file (no object per file), and it keeps no view past the call that handed it over.
  */
 class ContentHash implements TarBodySink {
-  private record: LayerEntry | undefined;
+  private into: LayerEntry | LayerEntryEncoder | undefined;
+  private size = 0;
   private digest: string | undefined;
   private hash: RunningHash | undefined;
 
-  /** Starts the next file's content. */
-  open(record: LayerEntry): this {
-    this.record = record;
+  /** Starts the next file's content, of `size` bytes, for `into`. */
+  open(into: LayerEntry | LayerEntryEncoder, size: number): this {
+    this.into = into;
+    this.size = size;
     this.digest = undefined;
     this.hash = undefined;
     return this;
@@ -94,14 +97,17 @@ class ContentHash implements TarBodySink {
   data(chunk: Uint8Array, last: boolean): void {
     if (this.hash) this.hash.update(bufferOver(chunk));
     else if (last) this.digest = fileContentHash(chunk);
-    else if (this.record!.size >= blake3FromBytes) this.hash = new Blake3Hasher().update(bufferOver(chunk));
+    else if (this.size >= blake3FromBytes) this.hash = new Blake3Hasher().update(bufferOver(chunk));
     else this.hash = createHash('sha256').update(chunk);
   }
 
   end(): void {
-    if (this.record === undefined) return;
-    this.record.contentHash = this.hash ? this.hash.digest('hex') : (this.digest ?? fileContentHash(empty));
-    this.record = undefined;
+    const into = this.into;
+    if (into === undefined) return;
+    const digest = this.hash ? this.hash.digest('hex') : (this.digest ?? fileContentHash(empty));
+    if (into instanceof LayerEntryEncoder) into.contentHash(digest);
+    else into.contentHash = digest;
+    this.into = undefined;
     this.digest = undefined;
     this.hash = undefined;
   }
@@ -109,8 +115,13 @@ class ContentHash implements TarBodySink {
 
 /** Collects entries, whiteouts and notices as the tar streams past. */
 class IndexBuilder {
+  /**
+   * Entries encoded as they come while their paths ascend (a tar written in order, the usual case); at the first
+   * path out of order or written twice they become records, and `entries` takes over.
+   */
+  private encoder: LayerEntryEncoder | undefined = new LayerEntryEncoder();
   /** Records in tar order; a path written twice is resolved in `finish` (the last copy wins). */
-  private readonly entries: LayerEntry[] = [];
+  private entries: LayerEntry[] = [];
   private readonly content = new ContentHash();
   readonly whiteouts = new Set<string>();
   readonly opaqueDirs = new Set<string>();
@@ -148,24 +159,35 @@ class IndexBuilder {
     const uid = entry.uid ?? 0;
     const gid = entry.gid ?? 0;
     const mtime = entry.mtime !== undefined ? Math.floor(entry.mtime) : 0;
-    if (type === 'file') {
-      // The hash field is in the literal (ContentHash fills it when the content ends), so the record is built
-      // with every field in the object itself: adding one later costs a second, separate allocation per file,
-      // and with 200,000 files the young-generation collections that copy survivors are most of the GC time.
-      const record: LayerEntry = { path, type, size: entry.size, mode, uid, gid, mtime, contentHash: '' };
-      this.entries.push(record);
-      return this.content.open(record);
-    }
-    const record: LayerEntry = { path, type, size: 0, mode, uid, gid, mtime };
-    if (type === 'symlink') record.linkTarget = entry.linkpath ?? '';
+    let linkTarget: string | undefined;
+    if (type === 'symlink') linkTarget = entry.linkpath ?? '';
     if (type === 'hardlink') {
       const target = normalizeEntryPath(entry.linkpath ?? '');
       if ('reason' in target || target.path === '' || target.path === path) {
         this.notice(name, 'hardlink-escape', true);
         return undefined;
       }
-      record.linkTarget = target.path;
+      linkTarget = target.path;
     }
+    const encoder = this.encoder;
+    if (encoder !== undefined) {
+      const size = type === 'file' ? entry.size : 0;
+      if (encoder.add(path, type, { mode, uid, gid, size, mtime }, linkTarget)) {
+        return type === 'file' ? this.content.open(encoder, size) : undefined;
+      }
+      this.entries = encoder.entries();
+      this.encoder = undefined;
+    }
+    if (type === 'file') {
+      // The hash field is in the literal (ContentHash fills it when the content ends), so the record is built
+      // with every field in the object itself: adding one later costs a second, separate allocation per file,
+      // and with 200,000 files the young-generation collections that copy survivors are most of the GC time.
+      const record: LayerEntry = { path, type, size: entry.size, mode, uid, gid, mtime, contentHash: '' };
+      this.entries.push(record);
+      return this.content.open(record, entry.size);
+    }
+    const record: LayerEntry = { path, type, size: 0, mode, uid, gid, mtime };
+    if (linkTarget !== undefined) record.linkTarget = linkTarget;
     this.entries.push(record);
     return undefined;
   }
@@ -218,19 +240,21 @@ class IndexBuilder {
   }
 
   finish(decoded: Awaited<ReturnType<typeof decodeLayer>>): LayerIndex {
-    const entries = this.sortedEntries();
-    return {
+    const header = (): Omit<LayerIndex, 'entries'> => ({
       diffId: decoded.diffId,
       compression: decoded.compression,
       compressedSize: decoded.compressedSize,
       uncompressedSize: decoded.uncompressedSize,
-      entries,
       whiteouts: [...this.whiteouts].sort(comparePaths),
       opaqueDirs: [...this.opaqueDirs].sort(comparePaths),
       duplicates: this.duplicates,
       notices: this.notices,
       noticesOmitted: this.noticesOmitted,
-    };
+    });
+    if (this.encoder) return this.encoder.index(header());
+    const entries = this.sortedEntries();
+    const { diffId, compression, compressedSize, uncompressedSize, ...rest } = header();
+    return { diffId, compression, compressedSize, uncompressedSize, entries, ...rest };
   }
 }
 

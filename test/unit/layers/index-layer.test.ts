@@ -4,6 +4,7 @@ import { bigFileTar } from '../../support/fixture-tar.js';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { buildLayerTar } from '../../support/fixture-tar.js';
+import { decodeLayerIndex, encodeLayerIndex } from '../../../electron/core/layers/index-file.js';
 import { indexLayer } from '../../../electron/core/layers/index-layer.js';
 import { detectCompression } from '../../../electron/core/layers/layer-stream.js';
 import { BerthError } from '../../../shared/error.js';
@@ -116,6 +117,36 @@ describe('indexLayer', () => {
         { path: 'b', size: 6 },
       ]);
     }
+  });
+
+  it('encodes a tar in path order as it streams, to the very bytes an index of records gives', async () => {
+    const inOrder = [
+      { path: 'abs', size: 2 },
+      { path: 'bin/', type: 'dir' as const },
+      { path: 'bin/ash', type: 'hardlink' as const, linkname: 'bin/busybox' },
+      { path: 'bin/busybox', size: 9000 },
+      { path: 'bin/sh', type: 'symlink' as const, linkname: '/bin/busybox' },
+      { path: 'etc/hostname', content: 'box\n', mode: 0o600, uid: 10, gid: 20 },
+      { path: 'etc/old.conf', type: 'whiteout' as const },
+      { path: 'srv/é/😀', size: 0 },
+      { path: 'var/cache', type: 'opaque' as const },
+    ];
+    const streamed = await indexEntries(inOrder);
+    // The same tar with its first entry last takes the records path from the second entry on.
+    const recorded = await indexEntries([...inOrder.slice(1), inOrder[0]!]);
+    const plain = { ...streamed };
+    expect(plain.entries.map((e) => e.path)).toEqual([
+      'abs',
+      'bin',
+      'bin/ash',
+      'bin/busybox',
+      'bin/sh',
+      'etc/hostname',
+      'srv/é/😀',
+    ]);
+    expect(plain).toEqual({ ...recorded, diffId: streamed.diffId, compressedSize: streamed.compressedSize });
+    expect(encodeLayerIndex(streamed)).toEqual(encodeLayerIndex(plain));
+    expect(decodeLayerIndex(encodeLayerIndex(streamed))).toEqual(plain);
   });
 
   it('rejects a layer whose DiffID differs from the expected one', async () => {
