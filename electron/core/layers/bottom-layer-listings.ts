@@ -3,8 +3,10 @@ import { comparePaths, joinPath, parentPath, type LayerEntry } from './layer-ent
 import {
   resolveLinks,
   type BaseChild,
+  type BaseHardlink,
   type DirectoryContents,
   type LayerBase,
+  type LinkedFile,
   type ListedNode,
   type TreeFlag,
   type ViewListings,
@@ -45,7 +47,7 @@ export class BottomLayerListings implements ViewListings, LayerBase {
   /** Present bytes of the hardlinks that count any (a link to a link whose file is elsewhere). */
   private readonly hardlinkBytes = new Map<number, number>();
   /** The file each hardlink is linked to, as the replay's hardlink pass records it. */
-  private readonly linkedFiles = new Map<number, { size: number; hash: string | undefined }>();
+  private readonly linkedFiles = new Map<number, LinkedFile>();
 
   private constructor(private readonly columns: LayerIndexColumns) {
     this.parents = new Int32Array(columns.count);
@@ -156,7 +158,7 @@ export class BottomLayerListings implements ViewListings, LayerBase {
         const file = layerEntryAt(this.columns, target);
         this.linkedFiles.set(link, { size: file.size, hash: file.contentHash });
       } else if (type === 'hardlink' && this.linkedFiles.has(target)) {
-        const linked = this.linkedFiles.get(target) as { size: number; hash: string | undefined };
+        const linked = this.linkedFiles.get(target) as LinkedFile;
         this.linkedFiles.set(link, linked);
         this.hardlinkBytes.set(link, linked.size);
         (this.directoryBytes[this.parents[link] as number] as number) += linked.size;
@@ -326,13 +328,7 @@ export class BottomLayerListings implements ViewListings, LayerBase {
   }
 
   /** Every hardlink linked to a file, with the bytes it counts in this layer alone. */
-  *hardlinks(): Generator<{
-    path: string;
-    target: string;
-    size: number;
-    hash: string | undefined;
-    bytes: number;
-  }> {
+  *hardlinks(): Generator<BaseHardlink> {
     for (const [link, linked] of this.linkedFiles) {
       const entry = layerEntryAt(this.columns, link);
       yield {

@@ -235,8 +235,7 @@ export class LayerEntryEncoder {
   private readonly writer = new ByteWriter();
   private previous = '';
   private awaitingHash = false;
-  /** Entries added so far. */
-  count = 0;
+  private count = 0;
 
   /**
    * Appends an entry (a file's content hash follows through {@link contentHash}); false, with nothing written,
@@ -326,8 +325,8 @@ export function encodeLayerIndex(index: LayerIndex): Buffer {
   if (encoded) {
     writer.text(JSON.stringify(encoded.header));
     writer.varint(encoded.count);
-    writer.bytes(encoded.bytes);
-    return Buffer.from(writer.result());
+    // One copy of the encoded entries, not one into the writer and another out of it.
+    return Buffer.concat([writer.result(), encoded.bytes]);
   }
   const { entries, ...header } = index;
   writer.text(JSON.stringify(header));

@@ -240,21 +240,20 @@ class IndexBuilder {
   }
 
   finish(decoded: Awaited<ReturnType<typeof decodeLayer>>): LayerIndex {
-    const header = (): Omit<LayerIndex, 'entries'> => ({
+    const header: Omit<LayerIndex, 'entries'> = {
       diffId: decoded.diffId,
       compression: decoded.compression,
       compressedSize: decoded.compressedSize,
       uncompressedSize: decoded.uncompressedSize,
       whiteouts: [...this.whiteouts].sort(comparePaths),
       opaqueDirs: [...this.opaqueDirs].sort(comparePaths),
+      // The same array sortedEntries fills with the copies of paths written twice.
       duplicates: this.duplicates,
       notices: this.notices,
       noticesOmitted: this.noticesOmitted,
-    });
-    if (this.encoder) return this.encoder.index(header());
-    const entries = this.sortedEntries();
-    const { diffId, compression, compressedSize, uncompressedSize, ...rest } = header();
-    return { diffId, compression, compressedSize, uncompressedSize, entries, ...rest };
+    };
+    if (this.encoder) return this.encoder.index(header);
+    return { ...header, entries: this.sortedEntries() };
   }
 }
 

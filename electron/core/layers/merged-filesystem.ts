@@ -79,11 +79,24 @@ interface FsNode {
   layer: number;
   children: Map<string, FsNode> | undefined;
   /** Bytes of the file a hardlink shared when it was written (counted only if that file later goes away). */
-  linked?: { size: number; hash: string | undefined };
+  linked?: LinkedFile;
   flags?: TreeFlag[];
 }
 
 const maxSymlinkHops = 40;
+
+/** The file a hardlink was linked to when its layer was applied: its size and content hash. */
+export interface LinkedFile {
+  size: number;
+  hash: string | undefined;
+}
+
+/** A hardlink of a {@link LayerBase} linked to a file, with the bytes it counts with that layer alone. */
+export interface BaseHardlink extends LinkedFile {
+  path: string;
+  target: string;
+  bytes: number;
+}
 
 /** A child of a directory of a {@link LayerBase}. */
 export interface BaseChild {
@@ -93,7 +106,7 @@ export interface BaseChild {
   /** The child's directory id when it is a directory, else -1. */
   directory: number;
   /** For a hardlink: the file it was linked to, as the replay's hardlink pass records it. */
-  linked?: { size: number; hash: string | undefined };
+  linked?: LinkedFile;
 }
 
 /**
@@ -105,14 +118,8 @@ export interface LayerBase {
   /** Bytes present below the directory with this layer alone. */
   bytesBelow(directory: number): number;
   childCount(directory: number): number;
-  /** Every hardlink the replay links to a file, with the bytes it counts with this layer alone. */
-  hardlinks(): Iterable<{
-    path: string;
-    target: string;
-    size: number;
-    hash: string | undefined;
-    bytes: number;
-  }>;
+  /** Every hardlink the replay links to a file. */
+  hardlinks(): Iterable<BaseHardlink>;
 }
 
 /** A base shared by a filesystem's base directories, and whether layers are still being applied above it. */
