@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Emit, Handlers } from '../../shared/contract';
+import type { Emit, Handlers, ImagePage } from '../../shared/contract';
 import { firstImagePageParams, preloadElementId, type PreloadedAnswer } from '../../shared/image-page';
 import { dispatch } from '../ipc/dispatch';
 import type { HttpRoute } from './archive-routes';
@@ -92,10 +92,20 @@ export async function startServe(options: ServeOptions): Promise<ServeHost> {
   // Read while the caller warms the store, before the URL is printed: the first page's files then go out in
   // one write each, with no file-system round trips through libuv's thread pool on a busy machine.
   const assets = readAssets(rendererDir);
-  /** The page's first `images:page`, answered now so the first screen needs no WebSocket round trip. */
+  /**
+   * The page's first `images:page`, and `images:list` when that page is the whole list (the page then asks for
+   * it at once), answered now so the first screen needs no WebSocket round trip.
+   */
   const firstAnswers = async (): Promise<PreloadedAnswer[]> => {
     const outcome = await dispatch(handlers, 'images:page', firstImagePageParams);
-    return outcome.ok ? [{ op: 'images:page', params: firstImagePageParams, outcome }] : [];
+    if (!outcome.ok) return [];
+    const answers: PreloadedAnswer[] = [{ op: 'images:page', params: firstImagePageParams, outcome }];
+    const page = outcome.value as ImagePage;
+    if (page.total <= page.images.length) {
+      const list = await dispatch(handlers, 'images:list', {});
+      if (list.ok) answers.push({ op: 'images:list', params: {}, outcome: list });
+    }
+    return answers;
   };
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   let port = 0;

@@ -191,7 +191,7 @@ describe('berth serve: who may talk to it', () => {
 });
 
 describe('berth serve: the first screen in the page', () => {
-  it('puts the answer to the first images:page in index.html, the same the WebSocket gives, and only behind the token', async () => {
+  it('puts the answers to the first images:page (and images:list, for a store that fits in it) in index.html, the same the WebSocket gives, and only behind the token', async () => {
     const page = await get('/', { cookie: await cookie() });
     const block = new RegExp(`<script id="${preloadElementId}" type="application/json">(.*?)</script>`).exec(
       page.body,
@@ -203,18 +203,68 @@ describe('berth serve: the first screen in the page', () => {
       cookie: await cookie(),
     });
     try {
+      // The test's store is empty: its first page is the whole list, which the page asks for next.
       expect(answers).toEqual([
         {
           op: 'images:page',
           params: firstImagePageParams,
           outcome: await call(socket!, 1, 'images:page', firstImagePageParams),
         },
+        { op: 'images:list', params: {}, outcome: await call(socket!, 2, 'images:list', {}) },
       ]);
     } finally {
       socket!.terminate();
     }
     expect(page.body).toContain('<title>Berth</title>');
     expect((await get('/')).body).not.toContain(preloadElementId);
+  });
+
+  it('leaves images:list to the page when the store holds more images than the first page', async () => {
+    const base = quietHandlers();
+    let listed = 0;
+    const big = await startServe({
+      host: '127.0.0.1',
+      port: 0,
+      rendererDir: join(dir, 'renderer'),
+      token: 'big-token',
+      handlers: (): Handlers => ({
+        ...base,
+        'images:page': async (params) => ({ ...(await base['images:page'](params)), total: 5000 }),
+        'images:list': (params) => {
+          listed += 1;
+          return base['images:list'](params);
+        },
+      }),
+    });
+    try {
+      await big.prepareFirstPage();
+      const login = await new Promise<string>((done, fail) => {
+        request({ host: '127.0.0.1', port: big.port, path: '/?token=big-token' }, (res) => {
+          res.resume();
+          done((res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '');
+        })
+          .on('error', fail)
+          .end();
+      });
+      const body = await new Promise<string>((done, fail) => {
+        request({ host: '127.0.0.1', port: big.port, path: '/', headers: { cookie: login } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => done(text));
+        })
+          .on('error', fail)
+          .end();
+      });
+      const block = new RegExp(
+        `<script id="${preloadElementId}" type="application/json">(.*?)</script>`,
+      ).exec(body);
+      const answers = JSON.parse(block![1]!) as PreloadedAnswer[];
+      expect(answers.map((answer) => answer.op)).toEqual(['images:page']);
+      expect(listed).toBe(0);
+    } finally {
+      await big.close();
+    }
   });
 
   it('sends the page head before the first page is answered, and the answer in the rest of the page', async () => {
