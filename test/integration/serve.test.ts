@@ -55,6 +55,36 @@ function quietHandlers(): Handlers {
   });
 }
 
+/** A second host on the test's store and renderer under a fixed token, with some handlers replaced. */
+function startHostWith(token: string, replace: (base: Handlers) => Partial<Handlers>): Promise<ServeHost> {
+  const base = quietHandlers();
+  return startServe({
+    host: '127.0.0.1',
+    port: 0,
+    rendererDir: join(dir, 'renderer'),
+    token,
+    handlers: (): Handlers => ({ ...base, ...replace(base) }),
+  });
+}
+
+/**
+ * Loads the page from `other`: with no cookie, its token URL (answering the cookie it sets); with one, the
+ * page itself.
+ */
+function loadFrom(other: ServeHost, cookie?: string): Promise<{ cookie: string; body: string }> {
+  return new Promise((done, fail) => {
+    const path = cookie === undefined ? `/?token=${other.token}` : '/';
+    request({ host: '127.0.0.1', port: other.port, path, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => done({ cookie: (res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '', body }));
+    })
+      .on('error', fail)
+      .end();
+  });
+}
+
 interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -220,42 +250,17 @@ describe('berth serve: the first screen in the page', () => {
   });
 
   it('leaves images:list to the page when the store holds more images than the first page', async () => {
-    const base = quietHandlers();
     let listed = 0;
-    const big = await startServe({
-      host: '127.0.0.1',
-      port: 0,
-      rendererDir: join(dir, 'renderer'),
-      token: 'big-token',
-      handlers: (): Handlers => ({
-        ...base,
-        'images:page': async (params) => ({ ...(await base['images:page'](params)), total: 5000 }),
-        'images:list': (params) => {
-          listed += 1;
-          return base['images:list'](params);
-        },
-      }),
-    });
+    const big = await startHostWith('big-token', (base) => ({
+      'images:page': async (params) => ({ ...(await base['images:page'](params)), total: 5000 }),
+      'images:list': (params) => {
+        listed += 1;
+        return base['images:list'](params);
+      },
+    }));
     try {
       await big.prepareFirstPage();
-      const login = await new Promise<string>((done, fail) => {
-        request({ host: '127.0.0.1', port: big.port, path: '/?token=big-token' }, (res) => {
-          res.resume();
-          done((res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '');
-        })
-          .on('error', fail)
-          .end();
-      });
-      const body = await new Promise<string>((done, fail) => {
-        request({ host: '127.0.0.1', port: big.port, path: '/', headers: { cookie: login } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => done(text));
-        })
-          .on('error', fail)
-          .end();
-      });
+      const { body } = await loadFrom(big, (await loadFrom(big)).cookie);
       const block = new RegExp(
         `<script id="${preloadElementId}" type="application/json">(.*?)</script>`,
       ).exec(body);
@@ -328,35 +333,14 @@ describe('berth serve: the first screen in the page', () => {
   });
 
   it('sends a first page answered ahead once, and answers afresh after an event or on the next load', async () => {
-    const base = quietHandlers();
     let answered = 0;
-    const counted = await startServe({
-      host: '127.0.0.1',
-      port: 0,
-      rendererDir: join(dir, 'renderer'),
-      token: 'ahead-token',
-      handlers: (): Handlers => ({
-        ...base,
-        'images:page': (params) => {
-          answered += 1;
-          return base['images:page'](params);
-        },
-      }),
-    });
-    const load = (cookie?: string): Promise<{ cookie: string; body: string }> =>
-      new Promise((done, fail) => {
-        const path = cookie === undefined ? '/?token=ahead-token' : '/';
-        request({ host: '127.0.0.1', port: counted.port, path, headers: cookie ? { cookie } : {} }, (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () =>
-            done({ cookie: (res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '', body }),
-          );
-        })
-          .on('error', fail)
-          .end();
-      });
+    const counted = await startHostWith('ahead-token', (base) => ({
+      'images:page': (params) => {
+        answered += 1;
+        return base['images:page'](params);
+      },
+    }));
+    const load = (cookie?: string) => loadFrom(counted, cookie);
     try {
       const { cookie } = await load();
       await counted.prepareFirstPage();
