@@ -166,6 +166,8 @@ describe('berth serve: who may talk to it', () => {
     expect(page.body).toContain('<title>Berth</title>');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['content-security-policy']).not.toContain("unsafe-inline'; script");
+    // A COOP header would make a browser start a second renderer process for the page (see securityHeaders).
+    expect(page.headers['cross-origin-opener-policy']).toBeUndefined();
   });
 
   it('refuses a foreign Host header (DNS rebinding)', async () => {
