@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { LoadedArchive, Outcome } from '../../shared/contract';
 import { AppShell } from '../../renderer/src/components/app-shell';
@@ -74,8 +74,8 @@ describe('Save and Load with native dialogs (desktop host)', () => {
     client.archiveCancelled = true;
     const dialog = await openSaveFromMenu(row(web.id));
     fireEvent.click(within(dialog).getByRole('button', { name: 'Save…' }));
-    await vi.waitFor(() => expect(client.callsTo('archive:save')).toBe(1));
-    await vi.waitFor(() =>
+    await waitFor(() => expect(client.callsTo('archive:save')).toBe(1));
+    await waitFor(() =>
       expect(within(dialog).getByRole('button', { name: 'Save…' })).toHaveProperty('disabled', false),
     );
     expect(screen.getByTestId('save-archive-dialog')).toBeTruthy();

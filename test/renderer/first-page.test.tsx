@@ -1,5 +1,5 @@
-import { render, screen } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { render, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import type { ImageSummary } from '../../shared/contract';
 import { firstImagePage } from '../../shared/image-page';
 import { AppShell } from '../../renderer/src/components/app-shell';
@@ -34,7 +34,7 @@ describe('first screen before the whole list', () => {
         <AppShell />
       </AppStoreProvider>,
     );
-    await vi.waitFor(() => expect(store.getState().images.pending).toBe(300));
+    await waitFor(() => expect(store.getState().images.pending).toBe(300));
     const grid = await screen.findByTestId('images-grid');
     expect(grid.getAttribute('data-total')).toBe('500');
     expect(grid.getAttribute('aria-busy')).toBe('true');
@@ -58,7 +58,7 @@ describe('first screen before the whole list', () => {
     client.images = manyImages(500);
     const store = createAppStore(client, { waitForFirstRows: true });
     const loading = store.getState().loadImages();
-    await vi.waitFor(() => expect(store.getState().images.pending).toBe(300));
+    await waitFor(() => expect(store.getState().images.pending).toBe(300));
     // The first page is in the store, but no table has drawn it: the list's megabytes must not come yet.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(client.callsTo('images:list')).toBe(0);

@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppShell } from '../../renderer/src/components/app-shell';
 import { AppStoreProvider } from '../../renderer/src/state/app-store-provider';
@@ -79,7 +79,7 @@ describe('first screen', () => {
         for (const callback of frames.splice(0)) callback(performance.now());
         await new Promise((resolve) => setTimeout(resolve, 0));
       });
-      await vi.waitFor(() => expect(imported).toContain('settings-view'));
+      await waitFor(() => expect(imported).toContain('settings-view'));
     } finally {
       act(() => root?.unmount());
       element.remove();

@@ -1,4 +1,5 @@
-import { describe, expect, it, vi } from 'vitest';
+import { waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { subscribeToMain } from '../../renderer/src/state/events';
 import { selectTotalSize, selectVisibleImageIds } from '../../renderer/src/state/image-selectors';
 import { createAppStore } from '../../renderer/src/state/store';
@@ -71,7 +72,7 @@ describe('images slice', () => {
     client.hold();
     const first = store.getState().loadImages();
     const rest = [1, 2, 3, 4, 5].map(() => store.getState().loadImages());
-    await vi.waitFor(() => expect(client.callsTo('images:list')).toBe(1));
+    await waitFor(() => expect(client.callsTo('images:list')).toBe(1));
     client.images = [fakeImage({ name: 'late' })];
     client.release();
     await Promise.all([first, ...rest]);
@@ -91,7 +92,7 @@ describe('events from main', () => {
     const tagged = fakeImage({ name: 'alpine:edge' });
     client.images = [tagged];
     client.emit('store:changed', { reason: 'tag', ids: [tagged.id] });
-    await vi.waitFor(() => expect(store.getState().images.order).toEqual([tagged.id]));
+    await waitFor(() => expect(store.getState().images.order).toEqual([tagged.id]));
 
     stop();
     expect(client.listenerCount('store:changed')).toBe(0);
@@ -131,7 +132,7 @@ describe('events from main', () => {
     client.images = [fakeImage({ name: 'made-while-away' })];
     connection.set('open');
     expect(store.getState().ui.connection).toBe('open');
-    await vi.waitFor(() => expect(store.getState().images.order).toHaveLength(1));
+    await waitFor(() => expect(store.getState().images.order).toHaveLength(1));
     expect(client.callsTo('pull:list')).toBe(1);
     expect(client.callsTo('settings:get')).toBe(1);
   });

@@ -370,6 +370,18 @@ function outcome(input: string): Reference | undefined {
   }
 }
 
+// The fastest of three parses: backtracking is slow on every try, while a stall from a loaded
+// machine (GC, the other core busy) hits one try, so a single timing flaked where this does not.
+function fastestParseMs(input: string): number {
+  let fastest = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    outcome(input);
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
+
 const chars = (alphabet: string) => fc.constantFrom(...alphabet.split(''));
 const lowerAlnum = fc.string({
   unit: chars('abcdefghijklmnopqrstuvwxyz0123456789'),
@@ -523,16 +535,10 @@ describe('parseReference: properties', () => {
       '/'.repeat(n),
       `x:${'9'.repeat(n)}/app`,
     ];
-    for (const input of adversarial) {
-      const started = performance.now();
-      outcome(input);
-      expect(performance.now() - started).toBeLessThan(250);
-    }
+    for (const input of adversarial) expect(fastestParseMs(input)).toBeLessThan(250);
     fc.assert(
       fc.property(fc.string({ unit: chars('a-._/:@[]A0'), minLength: n, maxLength: n }), (input) => {
-        const started = performance.now();
-        outcome(input);
-        expect(performance.now() - started).toBeLessThan(250);
+        expect(fastestParseMs(input)).toBeLessThan(250);
       }),
       { numRuns: 20 },
     );
