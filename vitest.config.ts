@@ -4,6 +4,9 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   plugins: [react()],
   test: {
+    // Vitest's 5 s default fails a test that is slow, not stuck, on a loaded two-core CI machine, and would cut
+    // the renderer's 10 s condition waits (test/renderer/setup.ts) short. A hung test still fails.
+    testTimeout: 30_000,
     projects: [
       {
         extends: true,
