@@ -141,7 +141,7 @@ async function settleDisk() {
 }
 
 async function measurePulls(images, registry, berth) {
-  const clients = [skopeoClient(), podmanClient(), nodeTransferClient()];
+  const clients = [skopeoClient(), podmanClient(), nodeTransferClient(), nodeTransferClient({ write: true })];
   if (berth.pullClient) clients.push(berth.pullClient);
   const refOf = (id) => `${registry.host}/${images.workloads[id].repo}:${images.workloads[id].tag}`;
   const blobFile = (digest) => join(images.blobsDir, digest.slice('sha256:'.length));
@@ -246,6 +246,7 @@ async function measurePulls(images, registry, berth) {
       podman: null,
       floor: null,
       nodeTransfer: null,
+      nodeStore: null,
     };
     for (const [name, s] of Object.entries(samples)) if (s.length > 0) figures[name] = figureOf(s, 's');
     rssByPull[pull.id] = samples;
@@ -264,8 +265,11 @@ async function measurePulls(images, registry, berth) {
       },
       figures,
       checks: PULL_CHECKS,
-      // No target: how the bound on a Node process started for one pull compares with skopeo on this machine.
-      comparisons: [['nodeTransfer', 'skopeo']],
+      // No target: how the bounds on a Node process started for one pull compare with skopeo on this machine.
+      comparisons: [
+        ['nodeTransfer', 'skopeo'],
+        ['nodeStore', 'skopeo'],
+      ],
       reason: figures.berth
         ? undefined
         : errors.berth

@@ -77,11 +77,12 @@ export function podmanClient(driver = 'overlay') {
 
 /**
  * A fresh Node process doing only a pull's transfer and digest checks (`node-transfer.mjs`): the bound below which
- * no `berth pull`, a Node process started for the one pull, can go on this machine.
+ * no `berth pull`, a Node process started for the one pull, can go on this machine. With `write` it also does
+ * skopeo's disk work (each blob written, fsynced and renamed into an OCI layout), as every store must.
  */
-export function nodeTransferClient() {
+export function nodeTransferClient({ write = false } = {}) {
   return {
-    name: 'nodeTransfer',
+    name: write ? 'nodeStore' : 'nodeTransfer',
     async prepare(scratch) {
       return { dir: await mkdtemp(join(scratch, 'node-transfer-')) };
     },
@@ -91,7 +92,14 @@ export function nodeTransferClient() {
       const script = fileURLToPath(new URL('./node-transfer.mjs', import.meta.url));
       return {
         command: process.execPath,
-        args: [script, ref.slice(0, slash), ref.slice(slash + 1, colon), ref.slice(colon + 1), context.dir],
+        args: [
+          script,
+          ...(write ? ['--write'] : []),
+          ref.slice(0, slash),
+          ref.slice(slash + 1, colon),
+          ref.slice(colon + 1),
+          context.dir,
+        ],
       };
     },
     cleanup: (context) => removeTree(context.dir),

@@ -11,6 +11,7 @@ export const SUBJECTS = {
   podman: 'podman pull',
   floor: 'gzip -dc | sha256sum',
   nodeTransfer: 'fresh Node process, transfer and digests only',
+  nodeStore: "fresh Node process, transfer, digests and skopeo's disk work",
   reference: 'reference',
 };
 
